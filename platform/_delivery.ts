@@ -1,0 +1,58 @@
+// Copyright 2026 the percpu authors. MIT license.
+
+import { type ExceptionFree, runWithToken } from "../percpu/exception_free.ts";
+import type { Platform } from "../percpu/platform.ts";
+
+/**
+ * How one platform keeps and takes exceptions: what differs between the mock
+ * and the AArch64 model. {@linkcode deliverPending} is what they share.
+ *
+ * @typeParam E One pending exception.
+ * @typeParam S What exception entry saves for the return.
+ */
+export interface ExceptionModel<E, S> {
+  /**
+   * Removes and returns the next pending exception that `core`'s current
+   * mask lets through, or `undefined` when there is none.
+   */
+  takeDeliverable(core: number): E | undefined;
+  /** Exception entry: saves the interrupted state, masks `core`, makes it current. */
+  enter(core: number, exception: E): S;
+  /** Runs the handler of `exception`; `token` is live for `core`. */
+  handle(token: ExceptionFree, exception: E): void;
+  /** Exception return: restores the state `enter` saved. */
+  exit(core: number, saved: S): void;
+}
+
+/**
+ * Takes every exception deliverable on `core`, one at a time: entry, handler
+ * with a fresh token, return; then looks again, since the return may unmask
+ * what is still pending. A handler that unmasks can be interrupted in turn.
+ *
+ * If a handler throws, the return still runs (the core is not left masked)
+ * and the error propagates to the delivery point; the rest stay pending.
+ *
+ * @returns How many exceptions were taken.
+ */
+export function deliverPending<E, S>(
+  platform: Platform,
+  model: ExceptionModel<E, S>,
+  core: number,
+): number {
+  let taken = 0;
+  for (
+    let exception = model.takeDeliverable(core);
+    exception !== undefined;
+    exception = model.takeDeliverable(core)
+  ) {
+    const saved = model.enter(core, exception);
+    const current = exception;
+    try {
+      runWithToken(platform, core, (token) => model.handle(token, current));
+    } finally {
+      model.exit(core, saved);
+    }
+    taken++;
+  }
+  return taken;
+}
