@@ -70,8 +70,8 @@ export interface ExploreOptions<S> {
    * @default {1}
    */
   cores?: number;
-  /** Makes fresh state for one run; called once per run. */
-  setup: () => S;
+  /** Makes fresh state for one run, on the run's fresh platform; called once per run. */
+  setup: (platform: MockPlatform) => S;
   /** The scenario; it runs on core 0 of a fresh platform. */
   run: (platform: MockPlatform, state: S) => void;
   /** The handler injected at one delivery point per run. */
@@ -569,7 +569,7 @@ export class MockPlatform implements Platform {
   static {
     runScenario = (options, cores, inject) => {
       const platform = new MockPlatform({ cores });
-      const state = options.setup();
+      const state = options.setup(platform);
       let points = 0;
       let where = "";
       platform.#onDeliveryPoint = (core, place) => {
