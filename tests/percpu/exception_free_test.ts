@@ -63,8 +63,12 @@ Deno.test("exceptionFree() gives each section a fresh token for the current core
 Deno.test("exceptionFree() closes the section and throws TypeError for an async callback", async () => {
   const platform = new MockPlatform();
   let kept: ExceptionFree | undefined;
-  // @ts-expect-error: TypeScript rejects an async callback too.
-  const call = () => exceptionFree(platform, async (token) => kept = token);
+  const call = () =>
+    // @ts-expect-error: TypeScript rejects an async callback too.
+    exceptionFree(platform, async (token) => {
+      kept = token;
+      await null;
+    });
   assert.throws(call, {
     name: "TypeError",
     message:

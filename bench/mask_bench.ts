@@ -1,0 +1,93 @@
+// Copyright 2026 the percpu authors. MIT license.
+
+// The cost of masking, as ratios to a bare call of the same callback.
+// Run with `deno task bench`; figures are in bench/README.md.
+
+import { type ExceptionFree, exceptionFree, ExceptionLock, PerCpu } from "../mod.ts";
+import { MockPlatform } from "../platform/mock.ts";
+
+const mock = new MockPlatform({ cores: 2 });
+let sink = 0;
+
+// The same callback for every entry: it reads the token, as real code does.
+function body(token: ExceptionFree): number {
+  return sink += token.core + 1;
+}
+
+// A real token to hand to the bare call, so that it runs the same code.
+const heldToken = exceptionFree(mock, (token) => token);
+
+Deno.bench({
+  group: "exceptionFree()",
+  name: "bare call of the callback",
+  baseline: true,
+  fn: () => {
+    body(heldToken);
+  },
+});
+
+Deno.bench({
+  group: "exceptionFree()",
+  name: "MockPlatform",
+  fn: () => {
+    exceptionFree(mock, body);
+  },
+});
+
+Deno.bench({
+  group: "nested exceptionFree()",
+  name: "bare call of the callback",
+  baseline: true,
+  fn: () => {
+    body(heldToken);
+  },
+});
+
+Deno.bench({
+  group: "nested exceptionFree()",
+  name: "MockPlatform, two deep",
+  fn: () => {
+    exceptionFree(mock, () => exceptionFree(mock, body));
+  },
+});
+
+const lock = new ExceptionLock({ hits: 0 });
+const plain = { hits: 0 };
+
+Deno.bench({
+  group: "ExceptionLock.borrow()",
+  name: "section with a plain object",
+  baseline: true,
+  fn: () => {
+    exceptionFree(mock, () => plain.hits++);
+  },
+});
+
+Deno.bench({
+  group: "ExceptionLock.borrow()",
+  name: "section with borrow()",
+  fn: () => {
+    exceptionFree(mock, (token) => lock.borrow(token).hits++);
+  },
+});
+
+const perCpu = PerCpu.from(mock, () => ({ hits: 0 }));
+const values = perCpu.unsynchronizedValues();
+const current = { core: 0 };
+
+Deno.bench({
+  group: "PerCpu.get()",
+  name: "array indexed by a field",
+  baseline: true,
+  fn: () => {
+    (values[current.core] as { hits: number }).hits++;
+  },
+});
+
+Deno.bench({
+  group: "PerCpu.get()",
+  name: "PerCpu.get() on MockPlatform",
+  fn: () => {
+    perCpu.get().hits++;
+  },
+});
