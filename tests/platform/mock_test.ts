@@ -1,7 +1,7 @@
 // Copyright 2026 the percpu authors. MIT license.
 
 import assert from "node:assert/strict";
-import { ExceptionFree, exceptionFree } from "../../mod.ts";
+import { type ExceptionFree, exceptionFree } from "../../mod.ts";
 import { MockPlatform } from "../../platform/mock.ts";
 
 Deno.test("MockPlatform() starts every core unmasked, on core 0, with nothing pending", () => {
