@@ -112,11 +112,10 @@ export class ExceptionFree {
   static {
     openToken = (platform, core) => {
       constructing = true;
-      try {
-        return new ExceptionFree(platform, core);
-      } finally {
-        constructing = false;
-      }
+      // The constructor cannot throw while `constructing` is set.
+      const token = new ExceptionFree(platform, core);
+      constructing = false;
+      return token;
     };
     closeToken = (token, threw, error) => {
       const cleanups = token.#cleanups;

@@ -98,18 +98,23 @@ export interface ExploreReport {
   failures: ExploreFailure[];
 }
 
-interface CoreState {
-  masked: boolean;
+/** One simulated core; a class, so that every core has the same shape. */
+class CoreState implements MockCounters {
+  masked = false;
   /** States returned by mask() and not yet restored, innermost last. */
-  open: number[];
+  open: number[] = [];
   /** Number of the outermost section now open on this core, for explore(). */
-  section: number;
-  pending: MockHandler[];
-  counters: MockCounters;
+  section = 0;
+  pending: MockHandler[] = [];
+  masks = 0;
+  restores = 0;
+  delivered = 0;
+  deferred = 0;
+  constructor(readonly index: number) {}
 }
 
 interface Interrupted {
-  core: number;
+  core: CoreState;
   masked: boolean;
 }
 
@@ -166,8 +171,9 @@ export class MockPlatform implements Platform {
    * ```
    */
   readonly coreCount: number;
-  #current = 0;
   #cores: CoreState[] = [];
+  // The current core's state, reached directly: mask() and restore() are hot.
+  #here: CoreState;
   #lastState = 0;
   #sections = 0;
   #onDeliveryPoint: ((core: number, where: string) => void) | undefined = undefined;
@@ -207,15 +213,8 @@ export class MockPlatform implements Platform {
       );
     }
     this.coreCount = cores;
-    for (let i = 0; i < cores; i++) {
-      this.#cores.push({
-        masked: false,
-        open: [],
-        section: 0,
-        pending: [],
-        counters: { masks: 0, restores: 0, delivered: 0, deferred: 0 },
-      });
-    }
+    for (let i = 0; i < cores; i++) this.#cores.push(new CoreState(i));
+    this.#here = this.#cores[0] as CoreState;
     this.#model = {
       takeDeliverable: (core) => {
         const state = this.#cores[core] as CoreState;
@@ -223,17 +222,17 @@ export class MockPlatform implements Platform {
       },
       enter: (core) => {
         const state = this.#cores[core] as CoreState;
-        const saved = { core: this.#current, masked: state.masked };
+        const saved = { core: this.#here, masked: state.masked };
         state.masked = true;
-        this.#current = core;
+        this.#here = state;
         return saved;
       },
       handle: (token, handler) => handler(token),
       exit: (core, saved) => {
         const state = this.#cores[core] as CoreState;
         state.masked = saved.masked;
-        state.counters.delivered++;
-        this.#current = saved.core;
+        state.delivered++;
+        this.#here = saved.core;
       },
     };
   }
@@ -254,7 +253,7 @@ export class MockPlatform implements Platform {
    * ```
    */
   coreIndex(): number {
-    return this.#current;
+    return this.#here.index;
   }
 
   /**
@@ -279,13 +278,13 @@ export class MockPlatform implements Platform {
    * ```
    */
   mask(): number {
-    const core = this.#cores[this.#current] as CoreState;
+    const core = this.#here;
     // Odd: the core was masked before; the rest makes each state unique.
     const state = (this.#lastState += 2) + (core.masked ? 1 : 0);
     if (!core.masked) core.section = ++this.#sections;
     core.open.push(state);
     core.masked = true;
-    core.counters.masks++;
+    core.masks++;
     return state;
   }
 
@@ -313,15 +312,14 @@ export class MockPlatform implements Platform {
    * ```
    */
   restore(previous: number): void {
-    const index = this.#current;
-    const core = this.#cores[index] as CoreState;
+    const core = this.#here;
     if (core.open[core.open.length - 1] !== previous) this.#throwBadRestore(previous);
     core.open.pop();
-    core.counters.restores++;
+    core.restores++;
     if (previous % 2 === 1) return; // Back to masked: nothing can be delivered.
     core.masked = false;
-    if (core.pending.length > 0) deliverPending(this, this.#model, index);
-    this.#onDeliveryPoint?.(index, `after the restore of section ${core.section}`);
+    if (core.pending.length > 0) deliverPending(this, this.#model, core.index);
+    this.#onDeliveryPoint?.(core.index, `after the restore of section ${core.section}`);
   }
 
   /**
@@ -354,12 +352,12 @@ export class MockPlatform implements Platform {
         `Cannot run on core ${core} as 'fn' must be a function: current value is ${describe(fn)}`,
       );
     }
-    const previous = this.#current;
-    this.#current = core;
+    const previous = this.#here;
+    this.#here = this.#cores[core] as CoreState;
     try {
       return fn();
     } finally {
-      this.#current = previous;
+      this.#here = previous;
     }
   }
 
@@ -395,12 +393,12 @@ export class MockPlatform implements Platform {
         }`,
       );
     }
-    const index = options?.core ?? this.#current;
+    const index = options?.core ?? this.#here.index;
     this.#checkCore(index, "raise an interrupt on core");
     const core = this.#cores[index] as CoreState;
     core.pending.push(handler);
     if (core.masked) {
-      core.counters.deferred++;
+      core.deferred++;
       return false;
     }
     deliverPending(this, this.#model, index);
@@ -427,7 +425,7 @@ export class MockPlatform implements Platform {
    * });
    * ```
    */
-  isMasked(core: number = this.#current): boolean {
+  isMasked(core: number = this.#here.index): boolean {
     this.#checkCore(core, "inspect core");
     return (this.#cores[core] as CoreState).masked;
   }
@@ -453,7 +451,7 @@ export class MockPlatform implements Platform {
    * assert.equal(platform.pending(), 0);
    * ```
    */
-  pending(core: number = this.#current): number {
+  pending(core: number = this.#here.index): number {
     this.#checkCore(core, "inspect core");
     return (this.#cores[core] as CoreState).pending.length;
   }
@@ -481,10 +479,10 @@ export class MockPlatform implements Platform {
   counters(core?: number): MockCounters {
     if (core !== undefined) {
       this.#checkCore(core, "inspect core");
-      return { ...(this.#cores[core] as CoreState).counters };
+      return countersOf(this.#cores[core] as CoreState);
     }
     const total: MockCounters = { masks: 0, restores: 0, delivered: 0, deferred: 0 };
-    for (const { counters } of this.#cores) {
+    for (const counters of this.#cores) {
       total.masks += counters.masks;
       total.restores += counters.restores;
       total.delivered += counters.delivered;
@@ -599,8 +597,7 @@ export class MockPlatform implements Platform {
   }
 
   #throwBadRestore(previous: number): never {
-    const index = this.#current;
-    const open = (this.#cores[index] as CoreState).open;
+    const { index, open } = this.#here;
     const innermost = open[open.length - 1];
     let reason: string;
     if (open.includes(previous)) {
@@ -618,4 +615,9 @@ export class MockPlatform implements Platform {
       `Cannot restore the mask of core ${index} to ${describe(previous)} as ${reason}`,
     );
   }
+}
+
+function countersOf(core: CoreState): MockCounters {
+  const { masks, restores, delivered, deferred } = core;
+  return { masks, restores, delivered, deferred };
 }
