@@ -1,0 +1,1280 @@
+// Copyright 2026 the percpu authors. MIT license.
+
+import { describe } from "../../percpu/_describe.ts";
+import type { ExceptionFree, Synchronous } from "../../percpu/exception_free.ts";
+import type { Platform } from "../../percpu/platform.ts";
+import { deliverPending, type ExceptionModel } from "../_delivery.ts";
+import { mpidrOf, pesOf } from "./_affinity.ts";
+import {
+  type Aarch64MachineHandle,
+  affinityOf,
+  createLayout,
+  FIQ,
+  INTID_WORDS,
+  IRQ,
+  type Layout,
+  newAgentId,
+  openLayout,
+  OWNER,
+  PENDING_ANY,
+  PENDING_FIQ,
+  PENDING_IRQ,
+  PENDING_SERROR,
+  SERROR,
+  SGI,
+  SUMMARY,
+  WAKE,
+} from "./_layout.ts";
+import { daifBitsOf, daifBitsOfImmediate } from "./_registers.ts";
+import { DAIF } from "./daif.ts";
+import type { Aarch64PresetName } from "./presets.ts";
+
+export type { Aarch64MachineHandle } from "./_layout.ts";
+
+/**
+ * The three asynchronous exceptions the model raises and masks: `"irq"`
+ * (masked by DAIF.I), `"fiq"` (DAIF.F) and `"serror"` (DAIF.A).
+ */
+export type Aarch64InterruptKind = "irq" | "fiq" | "serror";
+
+/**
+ * What a vector handler is told about the interrupt it took.
+ *
+ * INTIDs follow a GICv3: SGIs 0–15 (sent by a PE with
+ * {@linkcode Aarch64Machine.sendSgi}), PPIs 16–31 and SPIs 32–1019 (raised
+ * with {@linkcode Aarch64Machine.raise}). An SError has INTID 0.
+ */
+export interface Aarch64Interrupt {
+  /** Which exception was taken. */
+  readonly kind: Aarch64InterruptKind;
+  /** The interrupt ID: 0–15 for an SGI, 16–1019 otherwise; 0 for an SError. */
+  readonly intid: number;
+  /** For an SGI, the index of the PE that sent it; otherwise `undefined`. */
+  readonly source: number | undefined;
+}
+
+/**
+ * A vector handler: runs on exception entry with DAIF = `0x3c0` and a live
+ * token of the PE that took the interrupt. It must be synchronous.
+ */
+export type Aarch64Vector = (token: ExceptionFree, event: Aarch64Interrupt) => void;
+
+/** A machine of identical clusters; see {@linkcode Aarch64TopologyOptions}. */
+export interface Aarch64Topology {
+  /** Number of clusters, 1–256. */
+  clusters: number;
+  /** Cores in each cluster, 1–256. */
+  coresPerCluster: number;
+  /**
+   * Hardware threads per core, 1–256. Above 1, Aff0 numbers the thread and
+   * MPIDR_EL1.MT is set.
+   *
+   * @default {1}
+   */
+  threadsPerCore?: number;
+}
+
+/** A machine given by the affinity value of each PE, in device-tree order. */
+export interface Aarch64MpidrsOptions {
+  /**
+   * The `reg` of each `cpu@` node of a device tree, in the order the nodes
+   * appear: Aff3 in bits 39..32, Aff2..Aff0 in bits 23..0. PE `i` of the
+   * machine is `mpidrs[i]`. 1 to 512 distinct values.
+   */
+  mpidrs: readonly (number | bigint)[];
+  /**
+   * Whether MPIDR_EL1.MT reads 1 on every PE.
+   *
+   * @default {false}
+   */
+  multithreaded?: boolean;
+}
+
+/** A machine given by its topology, numbered cluster by cluster. */
+export interface Aarch64TopologyOptions {
+  /**
+   * Clusters × cores × threads. Without threads, PE `c × coresPerCluster + k`
+   * has Aff1 = `c`, Aff0 = `k`; with threads, Aff2 = cluster, Aff1 = core,
+   * Aff0 = thread, and MT is set.
+   */
+  topology: Aarch64Topology;
+}
+
+/** A machine shaped like a real SoC; see {@linkcode AARCH64_PRESETS}. */
+export interface Aarch64PresetOptions {
+  /** The preset's name. */
+  preset: Aarch64PresetName;
+}
+
+/** A QEMU `virt` machine; see {@linkcode qemuVirtMpidrs}. */
+export interface Aarch64QemuVirtOptions {
+  /** The QEMU `virt` board. */
+  preset: "qemu-virt";
+  /** Number of CPUs, 1–512 (`-smp`). */
+  cpus: number;
+}
+
+/** How to build an {@linkcode Aarch64Machine}: one of the four shapes. */
+export type Aarch64MachineOptions =
+  | Aarch64MpidrsOptions
+  | Aarch64TopologyOptions
+  | Aarch64PresetOptions
+  | Aarch64QemuVirtOptions;
+
+/** Options of {@linkcode Aarch64Machine.attach}. */
+export interface Aarch64AttachOptions {
+  /**
+   * Whether to start idle delivery on the PE at once
+   * ({@linkcode Aarch64Machine.listen}).
+   *
+   * @default {true}
+   */
+  listen?: boolean;
+}
+
+/** What exception entry saves and exception return restores. */
+interface Frame {
+  /** The PE that was current when the exception was taken. */
+  pe: number;
+  /** SPSR_EL1 of the PE before entry, as a handler's stack frame keeps it. */
+  spsr: number;
+}
+
+interface Listener {
+  stopped: boolean;
+  wake: number;
+}
+
+/** M[3:0] of SPSR_EL1 after an exception taken to EL1 using SP_EL1: EL1h. */
+const EL1H = 0b0101;
+const KINDS: readonly Aarch64InterruptKind[] = ["irq", "fiq", "serror"];
+const KIND_NAMES = { irq: "an IRQ", fiq: "an FIQ", serror: "an SError" } as const;
+const PENDING_BIT = { irq: PENDING_IRQ, fiq: PENDING_FIQ, serror: PENDING_SERROR } as const;
+/** The order in which pending exceptions are taken: SError, then FIQ, then IRQ. */
+const TAKE_ORDER: readonly Aarch64InterruptKind[] = ["serror", "fiq", "irq"];
+const LAST_INTID = 1019;
+
+// Set by Aarch64Machine.attach() while it constructs the machine of one PE.
+let attaching: { layout: Layout; pe: number; agent: number } | undefined;
+
+/**
+ * A software model of an AArch64 machine at EL1: per-PE DAIF and
+ * MPIDR_EL1, exception entry and return, and interrupts (IRQ, FIQ, SError,
+ * SGIs) that any agent can raise: the {@linkcode Platform} of the
+ * `@percpu/percpu/platform/aarch64` backend.
+ *
+ * The Rust crate masks with two instructions, `mrs x0, daif` and
+ * `msr daifset, #0xf`. JavaScript cannot run them; this class reproduces
+ * what the Arm Architecture Reference Manual says they do, so that code
+ * written against it obeys the same rules, on real threads:
+ *
+ * - **DAIF** ({@linkcode DAIF}): a PE comes out of reset with DAIF =
+ *   `0x3c0`, everything masked. {@linkcode Aarch64Machine.mask} is
+ *   `mrs; msr daifset, #0xf` and returns the old DAIF;
+ *   {@linkcode Aarch64Machine.restore} is `msr daif, x`.
+ * - **Interrupts** are pending in shared memory, one bit per INTID (and per
+ *   source PE for an SGI), as a GIC keeps them; one raised again while
+ *   pending stays one. A pending interrupt is taken only when its DAIF bit
+ *   is clear, at a delivery point: an instruction that unmasks
+ *   (`restore`, `writeDaif`, `daifClr`), a raise on the PE itself,
+ *   {@linkcode Aarch64Machine.wfi}, entering a PE with `runOn`, and
+ *   between event-loop tasks of an agent that
+ *   {@linkcode Aarch64Machine.listen}s. SError goes first, then FIQ, then
+ *   IRQ; within a kind, the lowest INTID (then the lowest source PE).
+ * - **Exception entry** saves the interrupted DAIF in SPSR_EL1 (with
+ *   M[3:0] = EL1h, so `| 0x5`), sets DAIF to `0x3c0` and runs the vector
+ *   handler ({@linkcode Aarch64Machine.setVector}) with a live token;
+ *   **return** (`eret`) restores DAIF from SPSR_EL1. A handler that unmasks
+ *   can be interrupted in turn; the model keeps each level's SPSR_EL1 as a
+ *   handler keeps it on its stack, and restores it when the nested one
+ *   returns.
+ * - **MPIDR_EL1** ({@linkcode Aarch64Machine.mpidr}) from the affinity
+ *   values of a device tree, a topology, or a preset of a real SoC.
+ *
+ * One agent can run several PEs, switching with
+ * {@linkcode Aarch64Machine.runOn} as on the mock; a PE belongs to the
+ * first agent that runs it. A Worker becomes one PE of the same machine
+ * with {@linkcode Aarch64Machine.attach}, given the
+ * {@linkcode Aarch64Machine.handle}. Vector handlers are per agent.
+ *
+ * Not modelled: EL0, EL2 and EL3 (everything runs at EL1), the GIC's
+ * priorities, enables and active state (an interrupt is pending or not),
+ * NZCV and the other PSTATE fields (SPSR_EL1 holds DAIF and M only),
+ * synchronous exceptions (a `throw` is not an exception here), and debug
+ * exceptions (DAIF.D is kept but masks nothing).
+ *
+ * @example Usage
+ * ```ts
+ * import { exceptionFree, ExceptionLock, PerCpu } from "@percpu/percpu";
+ * import { Aarch64Machine, DAIF } from "@percpu/percpu/platform/aarch64";
+ * import assert from "node:assert/strict";
+ *
+ * const machine = new Aarch64Machine({ preset: "rk3399" });
+ * const ticks = PerCpu.from(machine, () => new ExceptionLock(0));
+ * machine.setVector("irq", (token, event) => {
+ *   assert.equal(machine.readDaif(), DAIF.ALL);
+ *   assert.equal(machine.readSpsr(), 0x5); // DAIF was 0 when the IRQ came
+ *   ticks.get().update(token, (n) => n + event.intid);
+ * });
+ * machine.daifClr(0b1111); // vectors installed: unmask
+ *
+ * exceptionFree(machine, () => {
+ *   machine.raise(0, "irq", 30); // pending: DAIF.I is set
+ *   assert.equal(exceptionFree(machine, (t) => ticks.get().borrow(t)), 0);
+ * }); // taken here, when restore() clears DAIF.I
+ * assert.equal(exceptionFree(machine, (t) => ticks.get().borrow(t)), 30);
+ * ```
+ */
+export class Aarch64Machine implements Platform {
+  /**
+   * Number of PEs.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Aarch64Machine({ preset: "rk3588" }).coreCount, 8);
+   * ```
+   */
+  readonly coreCount: number;
+  // The current PE and its DAIF: the hot path reads fields only.
+  #pe: number;
+  #daif: number = DAIF.ALL;
+  #summary: number;
+  #words: Int32Array;
+  #layout: Layout;
+  #agent: number;
+  /** The PE this agent was attached as, or -1 for the agent that created the machine. */
+  #attached: number;
+  /** DAIF of each PE while it is not the current one. */
+  #daifs: number[];
+  #spsrs: number[];
+  #mpidrs: bigint[];
+  #vectors: Record<Aarch64InterruptKind, Aarch64Vector | undefined> = {
+    irq: undefined,
+    fiq: undefined,
+    serror: undefined,
+  };
+  #listeners = new Map<number, Listener>();
+  #model: ExceptionModel<Aarch64Interrupt, Frame>;
+
+  /**
+   * Creates a machine whose PEs are all out of reset: DAIF = `0x3c0`,
+   * nothing pending, no vector set. The caller runs on PE 0.
+   *
+   * @param options The PEs: `{ mpidrs }` (device-tree affinity values, in
+   * order), `{ topology }`, `{ preset }` or `{ preset: "qemu-virt", cpus }`.
+   * @throws {TypeError} If `options` is not one of the four shapes, or a
+   * value has the wrong type.
+   * @throws {RangeError} If an affinity value has bits outside Aff3..Aff0 or
+   * appears twice, the list is empty or longer than 512, a topology count
+   * is out of range, or the preset is unknown.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const listed = new Aarch64Machine({ mpidrs: [0x0, 0x1, 0x100, 0x101] });
+   * assert.equal(listed.runOn(2, () => listed.mpidr()), 0x80000100n);
+   *
+   * const smt = new Aarch64Machine({
+   *   topology: { clusters: 1, coresPerCluster: 2, threadsPerCore: 2 },
+   * });
+   * assert.equal(smt.runOn(3, () => smt.mpidr()), 0x81000101n); // MT, core 1, thread 1
+   *
+   * assert.throws(() => new Aarch64Machine({ mpidrs: [0x0, 0x0] }), RangeError);
+   * ```
+   */
+  constructor(options: Aarch64MachineOptions) {
+    let layout: Layout;
+    let pe = 0;
+    if (attaching !== undefined) {
+      layout = attaching.layout;
+      pe = attaching.pe;
+      this.#agent = attaching.agent;
+      this.#attached = pe;
+    } else {
+      const pes = pesOf(options);
+      layout = createLayout(pes.affinities, pes.multithreaded);
+      this.#agent = newAgentId(layout);
+      this.#attached = -1;
+      // The creating agent runs PE 0, the boot PE.
+      Atomics.store(layout.words, layout.base + OWNER, this.#agent);
+    }
+    this.#layout = layout;
+    this.#words = layout.words;
+    this.coreCount = layout.count;
+    this.#pe = pe;
+    this.#summary = layout.base + pe * layout.stride + SUMMARY;
+    this.#daifs = new Array<number>(layout.count).fill(DAIF.ALL);
+    this.#spsrs = new Array<number>(layout.count).fill(0);
+    this.#mpidrs = [];
+    for (let i = 0; i < layout.count; i++) {
+      this.#mpidrs.push(mpidrOf(affinityOf(layout, i), layout.multithreaded, layout.count));
+    }
+    this.#model = {
+      takeDeliverable: (core) => this.#takeDeliverable(core),
+      enter: (core) => {
+        const frame = { pe: this.#pe, spsr: this.#spsrs[core] as number };
+        this.#switchTo(core);
+        this.#spsrs[core] = this.#daif | EL1H;
+        this.#daif = DAIF.ALL;
+        return frame;
+      },
+      handle: (token, event) => {
+        const vector = this.#vectors[event.kind] as Aarch64Vector;
+        const result: unknown = vector(token, event);
+        if (
+          (typeof result === "object" && result !== null || typeof result === "function") &&
+          typeof (result as { then?: unknown }).then === "function"
+        ) {
+          Promise.resolve(result).catch(() => {});
+          throw new TypeError(
+            `Cannot return from ${
+              KIND_NAMES[event.kind]
+            } handler that returned a promise as handlers must be synchronous: do the asynchronous work outside the handler`,
+          );
+        }
+      },
+      exit: (core, frame) => {
+        this.#switchTo(core);
+        // eret: DAIF comes back from SPSR_EL1; the outer level's SPSR_EL1
+        // comes back from its frame.
+        this.#daif = (this.#spsrs[core] as number) & DAIF.ALL;
+        this.#spsrs[core] = frame.spsr;
+        this.#switchTo(frame.pe);
+      },
+    };
+  }
+
+  /**
+   * Makes this agent PE `pe` of the machine whose {@linkcode Aarch64Machine.handle}
+   * it received: the way a Worker joins a machine.
+   *
+   * The PE starts as out of reset in this agent (DAIF = `0x3c0`, no
+   * vectors); interrupts other agents raised on it before are still
+   * pending. Unless `options.listen` is `false`, idle delivery starts at once
+   * ({@linkcode Aarch64Machine.listen}), so the Worker takes unmasked
+   * interrupts between its event-loop tasks; call
+   * {@linkcode Aarch64Machine.close} before the Worker exits.
+   *
+   * @param handle What `machine.handle` gave, sent with `postMessage`.
+   * @param pe The PE this agent becomes.
+   * @param options Whether to start idle delivery.
+   * @returns The machine as this agent sees it: `coreIndex()` is always `pe`.
+   * @throws {TypeError} If `handle` is not the handle of a machine.
+   * @throws {RangeError} If `pe` is not a PE of that machine.
+   * @throws {Error} If another agent already runs PE `pe`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ preset: "bcm2711" });
+   * // In a Worker, after `postMessage(machine.handle)`:
+   * const pe3 = Aarch64Machine.attach(machine.handle, 3, { listen: false });
+   * assert.equal(pe3.coreIndex(), 3);
+   * assert.equal(pe3.mpidr(), 0x80000003n);
+   * pe3.close();
+   * ```
+   */
+  static attach(
+    handle: Aarch64MachineHandle,
+    pe: number,
+    options: Aarch64AttachOptions = {},
+  ): Aarch64Machine {
+    const layout = openLayout(handle, `attach to PE ${describe(pe)}`);
+    if (!Number.isInteger(pe) || pe < 0 || pe >= layout.count) {
+      throw new RangeError(
+        `Cannot attach to PE as the PE index must be an integer from 0 to ${
+          layout.count - 1
+        }: current value is ${describe(pe)}`,
+      );
+    }
+    const agent = newAgentId(layout);
+    const owner = layout.base + pe * layout.stride + OWNER;
+    if (Atomics.compareExchange(layout.words, owner, 0, agent) !== 0) {
+      throw new Error(
+        `Cannot attach to PE ${pe} as another agent already runs it: each PE belongs to one agent, until that agent calls close()`,
+      );
+    }
+    let machine: Aarch64Machine;
+    attaching = { layout, pe, agent };
+    try {
+      machine = new Aarch64Machine(undefined as unknown as Aarch64MachineOptions);
+    } finally {
+      attaching = undefined;
+    }
+    if (options?.listen !== false) machine.listen();
+    return machine;
+  }
+
+  /**
+   * The machine's shared memory, as a structured-cloneable object: send it
+   * to a Worker with `postMessage` and call
+   * {@linkcode Aarch64Machine.attach} there.
+   *
+   * It holds the PEs' affinity values and every pending interrupt; DAIF and
+   * SPSR_EL1 stay in the agent that runs each PE.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * const copy = structuredClone(machine.handle); // what a Worker receives
+   * const pe1 = Aarch64Machine.attach(copy, 1, { listen: false });
+   * pe1.sendSgi(0, 5); // written to the same memory
+   * assert.deepEqual(machine.pending(), [{ kind: "irq", intid: 5, source: 1 }]);
+   * pe1.close();
+   * ```
+   */
+  get handle(): Aarch64MachineHandle {
+    return { buffer: this.#words.buffer as SharedArrayBuffer };
+  }
+
+  /**
+   * Index of the current PE: its position in device-tree order (as Linux
+   * numbers logical CPUs). In a handler, the PE that took the interrupt.
+   *
+   * @returns The current PE index.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ preset: "t8103" });
+   * assert.equal(machine.coreIndex(), 0);
+   * assert.equal(machine.runOn(5, () => machine.coreIndex()), 5);
+   * ```
+   */
+  coreIndex(): number {
+    return this.#pe;
+  }
+
+  /**
+   * The crate's mask: `mrs x0, daif` then `msr daifset, #0xf`. Returns the
+   * previous DAIF and masks everything on the current PE.
+   *
+   * @returns DAIF before masking, for {@linkcode Aarch64Machine.restore}.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine, DAIF } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * machine.writeDaif(DAIF.F);
+   * assert.equal(machine.mask(), DAIF.F);
+   * assert.equal(machine.readDaif(), DAIF.ALL);
+   * ```
+   */
+  mask(): number {
+    const previous = this.#daif;
+    this.#daif = DAIF.ALL;
+    return previous;
+  }
+
+  /**
+   * The crate's restore: `msr daif, x` with the value
+   * {@linkcode Aarch64Machine.mask} returned, then takes the pending
+   * interrupts that it unmasked. Exactly {@linkcode Aarch64Machine.writeDaif}.
+   *
+   * @param previous The DAIF value to write; bits other than 9..6 are ignored.
+   * @throws {TypeError} If `previous` is not a number or a bigint.
+   * @throws {RangeError} If `previous` is not an integer from 0 to 2^64 - 1.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * const taken: number[] = [];
+   * machine.setVector("irq", (_token, event) => taken.push(event.intid));
+   * machine.writeDaif(0);
+   * const previous = machine.mask();
+   * machine.raise(0, "irq", 40);
+   * assert.deepEqual(taken, []);
+   * machine.restore(previous);
+   * assert.deepEqual(taken, [40]);
+   * ```
+   */
+  restore(previous: number): void {
+    // The fast path: what mask() returned, only DAIF bits.
+    if (typeof previous === "number" && (previous & DAIF.ALL) === previous) {
+      this.#daif = previous;
+      if ((Atomics.load(this.#words, this.#summary) & ~previous) !== 0) this.#deliver();
+      return;
+    }
+    this.writeDaif(previous);
+  }
+
+  /**
+   * Runs `fn` on PE `pe`: inside it, every register operation and
+   * `coreIndex()` act on that PE. The previous PE is current again
+   * afterwards, also when `fn` throws.
+   *
+   * Entering the PE is a delivery point: interrupts that other agents made
+   * pending on it while it was not running, and that its DAIF lets through,
+   * are taken first. The first agent to run a PE owns it; in a machine
+   * made by {@linkcode Aarch64Machine.attach}, only the attached PE can be run.
+   *
+   * @typeParam R What `fn` returns.
+   * @param pe The PE to run on.
+   * @param fn The code to run.
+   * @returns What `fn` returned.
+   * @throws {RangeError} If `pe` is not a PE of this machine.
+   * @throws {TypeError} If `fn` is not a function.
+   * @throws {Error} If another agent runs PE `pe`.
+   *
+   * @example Usage
+   * ```ts
+   * import { exceptionFree } from "@percpu/percpu";
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ preset: "rk3399" });
+   * assert.equal(machine.runOn(4, () => exceptionFree(machine, (token) => token.core)), 4);
+   * assert.equal(machine.coreIndex(), 0);
+   * ```
+   */
+  runOn<R>(pe: number, fn: () => R): R {
+    this.#checkPe(pe, "run on PE");
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot run on PE ${pe} as 'fn' must be a function: current value is ${describe(fn)}`,
+      );
+    }
+    this.#claim(pe);
+    const previous = this.#pe;
+    this.#switchTo(pe);
+    try {
+      this.#deliverUnmasked();
+      return fn();
+    } finally {
+      this.#switchTo(previous);
+    }
+  }
+
+  /**
+   * Reads DAIF of the current PE, as `mrs x0, daif`.
+   *
+   * @returns Bits 9..6 (D, A, I, F); every other bit reads 0.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine, DAIF } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * assert.equal(machine.readDaif(), DAIF.ALL); // out of reset
+   * ```
+   */
+  readDaif(): number {
+    return this.#daif;
+  }
+
+  /**
+   * Writes DAIF of the current PE, as `msr daif, x`: bits 9..6 of `value`
+   * are kept, the others ignored. Then takes the pending interrupts that
+   * became unmasked.
+   *
+   * @param value The register operand: a non-negative integer up to
+   * 2^53 - 1, or a bigint up to 2^64 - 1.
+   * @throws {TypeError} If `value` is not a number or a bigint.
+   * @throws {RangeError} If `value` is negative, fractional or too large.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * machine.writeDaif(0xffff_f03f); // no DAIF bit set: all unmasked
+   * assert.equal(machine.readDaif(), 0);
+   * machine.writeDaif(0x1_0000_0280n);
+   * assert.equal(machine.readDaif(), 0x280);
+   * ```
+   */
+  writeDaif(value: number | bigint): void {
+    this.#daif = daifBitsOf(value, "write DAIF");
+    this.#deliverUnmasked();
+  }
+
+  /**
+   * Sets DAIF bits of the current PE, as `msr daifset, #imm`: imm bit 3 sets
+   * D, 2 sets A, 1 sets I, 0 sets F.
+   *
+   * @param imm The 4-bit immediate, 0–15.
+   * @throws {TypeError} If `imm` is not a number.
+   * @throws {RangeError} If `imm` is not an integer from 0 to 15.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine, DAIF } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * machine.writeDaif(0);
+   * machine.daifSet(0b0011); // I and F
+   * assert.equal(machine.readDaif(), DAIF.I | DAIF.F);
+   * ```
+   */
+  daifSet(imm: number): void {
+    this.#daif |= daifBitsOfImmediate(imm, "msr daifset");
+  }
+
+  /**
+   * Clears DAIF bits of the current PE, as `msr daifclr, #imm` (imm bit 3
+   * clears D, 2 A, 1 I, 0 F), then takes the pending interrupts that became
+   * unmasked.
+   *
+   * @param imm The 4-bit immediate, 0–15.
+   * @throws {TypeError} If `imm` is not a number.
+   * @throws {RangeError} If `imm` is not an integer from 0 to 15.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine, DAIF } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * machine.daifClr(0b0010); // unmask IRQ only
+   * assert.equal(machine.readDaif(), DAIF.D | DAIF.A | DAIF.F);
+   * ```
+   */
+  daifClr(imm: number): void {
+    this.#daif &= ~daifBitsOfImmediate(imm, "msr daifclr");
+    this.#deliverUnmasked();
+  }
+
+  /**
+   * Reads SPSR_EL1 of the current PE, as `mrs x0, spsr_el1`.
+   *
+   * In a handler it is the interrupted DAIF with M[3:0] = EL1h:
+   * `interrupted DAIF | 0x5`. NZCV and the other PSTATE fields are not
+   * modelled and read 0. Outside any handler it reads 0.
+   *
+   * @returns SPSR_EL1 of the current PE.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine, DAIF } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * let spsr = -1;
+   * machine.setVector("fiq", () => spsr = machine.readSpsr());
+   * machine.writeDaif(DAIF.D | DAIF.I); // FIQ unmasked
+   * machine.raise(0, "fiq", 20);
+   * assert.equal(spsr, DAIF.D | DAIF.I | 0x5);
+   * ```
+   */
+  readSpsr(): number {
+    return this.#spsrs[this.#pe] as number;
+  }
+
+  /**
+   * Writes SPSR_EL1 of the current PE, as `msr spsr_el1, x`. In a handler,
+   * this changes the DAIF that the return (`eret`) restores.
+   *
+   * The model keeps bits 9..6 (DAIF) and always reads M[3:0] as EL1h
+   * (`0x5`): EL0, EL2 and EL3 are not modelled, so a return can only go
+   * back to EL1. Other bits are ignored.
+   *
+   * @param value The register operand: a non-negative integer up to
+   * 2^53 - 1, or a bigint up to 2^64 - 1.
+   * @throws {TypeError} If `value` is not a number or a bigint.
+   * @throws {RangeError} If `value` is negative, fractional or too large.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine, DAIF } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * // The handler returns with IRQs masked.
+   * machine.setVector("irq", () => machine.writeSpsr(machine.readSpsr() | DAIF.I));
+   * machine.writeDaif(0);
+   * machine.raise(0, "irq", 33);
+   * assert.equal(machine.readDaif(), DAIF.I);
+   * ```
+   */
+  writeSpsr(value: number | bigint): void {
+    this.#spsrs[this.#pe] = daifBitsOf(value, "write SPSR_EL1") | EL1H;
+  }
+
+  /**
+   * Reads ISR_EL1 of the current PE: which kinds of interrupt are pending,
+   * masked or not. Bit 8 (A): an SError; bit 7 (I): an IRQ; bit 6 (F): an
+   * FIQ.
+   *
+   * @returns The pending bits, in DAIF's positions.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine, DAIF } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * machine.raise(0, "fiq", 17); // DAIF is 0x3c0: stays pending
+   * assert.equal(machine.readIsr(), DAIF.F);
+   * ```
+   */
+  readIsr(): number {
+    return this.#pendingKinds(this.#pe);
+  }
+
+  /**
+   * Reads MPIDR_EL1 of the current PE, as `mrs x0, mpidr_el1`.
+   *
+   * Aff0..Aff2 in bits 23..0 and Aff3 in bits 39..32 come from the
+   * machine's affinity values; bit 31 reads 1; U (bit 30) is set only on a
+   * machine of one PE; MT (bit 24) is set when the topology has threads, the
+   * preset's cores say so, or `multithreaded` was given.
+   *
+   * @returns The 64-bit register value.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine, decodeMpidr } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ preset: "t8103" });
+   * const mpidr = machine.runOn(6, () => machine.mpidr());
+   * assert.equal(mpidr, 0x80010102n);
+   * assert.deepEqual(decodeMpidr(mpidr), { aff0: 2, aff1: 1, aff2: 1, aff3: 0, mt: false, u: false });
+   * ```
+   */
+  mpidr(): bigint {
+    return this.#mpidrs[this.#pe] as bigint;
+  }
+
+  /**
+   * Installs the vector handler of one kind of exception for every PE this
+   * agent runs (the vector table is per agent), or removes it.
+   *
+   * A pending interrupt whose kind has no handler is not taken: unmasking it
+   * throws an `Error` saying so, and it stays pending. Install the vectors,
+   * then unmask.
+   *
+   * @typeParam R What the handler returns (ignored); a promise is a compile
+   * error, and a `TypeError` at run time.
+   * @param kind `"irq"`, `"fiq"` or `"serror"`.
+   * @param handler Runs on exception entry; `undefined` removes the handler.
+   * @throws {TypeError} If `kind` is not a string or `handler` is not a function.
+   * @throws {RangeError} If `kind` is not one of the three kinds.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * const seen: string[] = [];
+   * machine.setVector("serror", (_token, event) => seen.push(event.kind));
+   * machine.daifClr(0b0100); // unmask SError
+   * machine.raise(0, "serror");
+   * assert.deepEqual(seen, ["serror"]);
+   * ```
+   */
+  setVector<R = void>(
+    kind: Aarch64InterruptKind,
+    handler: ((token: ExceptionFree, event: Aarch64Interrupt) => Synchronous<R>) | undefined,
+  ): void {
+    checkKind(kind, "set a vector");
+    if (handler !== undefined && typeof handler !== "function") {
+      throw new TypeError(
+        `Cannot set the "${kind}" vector as 'handler' must be a function or undefined: current value is ${
+          describe(handler)
+        }`,
+      );
+    }
+    this.#vectors[kind] = handler as Aarch64Vector | undefined;
+  }
+
+  /**
+   * Makes an interrupt pending on PE `pe`, as a device would through the
+   * interrupt controller. If this agent runs `pe` and the interrupt's DAIF
+   * bit is clear there, it is taken before `raise` returns; otherwise it is
+   * taken at that PE's next delivery point where it is unmasked. A PE that
+   * waits in {@linkcode Aarch64Machine.wfi} wakes up.
+   *
+   * An interrupt that is already pending stays one: the call returns
+   * `false`, and the handler runs once.
+   *
+   * @param pe The PE that takes the interrupt.
+   * @param kind `"irq"`, `"fiq"` or `"serror"`.
+   * @param intid For an IRQ or FIQ, a PPI (16–31) or SPI (32–1019); SGIs
+   * (0–15) come from {@linkcode Aarch64Machine.sendSgi}. For an SError,
+   * omitted or 0.
+   * @returns `true` if the interrupt became pending, `false` if it already was.
+   * @throws {TypeError} If `kind` is not a string.
+   * @throws {RangeError} If `pe` is not a PE, `kind` is unknown, or `intid`
+   * is outside its range.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * assert.equal(machine.raise(1, "irq", 27), true);
+   * assert.equal(machine.raise(1, "irq", 27), false); // still pending: coalesced
+   * assert.deepEqual(machine.pending(1), [{ kind: "irq", intid: 27, source: undefined }]);
+   * ```
+   */
+  raise(pe: number, kind: Aarch64InterruptKind, intid?: number): boolean {
+    this.#checkPe(pe, "raise an interrupt on PE");
+    checkKind(kind, "raise an interrupt");
+    const block = this.#blockOf(pe);
+    if (kind === "serror") {
+      if (intid !== undefined && intid !== 0) {
+        throw new RangeError(
+          `Cannot raise an SError with an INTID as an SError has none: omit 'intid' (or pass 0): current value is ${
+            describe(intid)
+          }`,
+        );
+      }
+      return this.#post(pe, block + SERROR, 1, PENDING_SERROR);
+    }
+    if (typeof intid !== "number" || !Number.isInteger(intid) || intid < 16 || intid > LAST_INTID) {
+      throw new RangeError(
+        `Cannot raise ${
+          KIND_NAMES[kind]
+        } as 'intid' must be a PPI (16 to 31) or an SPI (32 to ${LAST_INTID}); SGIs (0 to 15) are sent with sendSgi(): current value is ${
+          describe(intid)
+        }`,
+      );
+    }
+    const bitmap = block + (kind === "irq" ? IRQ : FIQ);
+    return this.#post(pe, bitmap + (intid >> 5), 1 << (intid & 31), PENDING_BIT[kind]);
+  }
+
+  /**
+   * Sends SGI `intid` from the current PE to PE `target`, as a write of
+   * ICC_SGI1R_EL1: an IRQ, pending per (INTID, source PE). Sending to the
+   * current PE while IRQs are unmasked takes it at once (right after the
+   * instruction that sends it).
+   *
+   * An SGI already pending from this PE stays one: the call returns
+   * `false`. A sender that needs every SGI handled waits for an
+   * acknowledgement before sending the same one again.
+   *
+   * @param target The PE that takes the SGI.
+   * @param intid The SGI's INTID, 0–15.
+   * @returns `true` if the SGI became pending, `false` if it already was.
+   * @throws {RangeError} If `target` is not a PE or `intid` is not 0–15.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * const log: string[] = [];
+   * machine.setVector("irq", (token, event) =>
+   *   log.push(`SGI ${event.intid} from PE ${event.source} on PE ${token.core}`));
+   * machine.runOn(1, () => machine.daifClr(0b1111));
+   * machine.sendSgi(1, 3); // PE 1 is unmasked and run by this agent: taken now
+   * assert.deepEqual(log, ["SGI 3 from PE 0 on PE 1"]);
+   * ```
+   */
+  sendSgi(target: number, intid: number): boolean {
+    this.#checkPe(target, "send an SGI to PE");
+    if (typeof intid !== "number" || !Number.isInteger(intid) || intid < 0 || intid > 15) {
+      throw new RangeError(
+        `Cannot send an SGI as 'intid' must be an integer from 0 to 15: current value is ${
+          describe(intid)
+        }`,
+      );
+    }
+    const bit = intid * this.coreCount + this.#pe;
+    const index = this.#blockOf(target) + SGI + (bit >> 5);
+    return this.#post(target, index, 1 << (bit & 31), PENDING_IRQ);
+  }
+
+  /**
+   * Wait for interrupt: blocks the current PE (with `Atomics.wait`) until an
+   * interrupt is pending on it, masked or not, as WFI wakes on a pending
+   * interrupt even when PSTATE masks it. If the interrupt is unmasked, it is
+   * taken before `wfi` returns.
+   *
+   * It blocks the agent: in a Worker that is the point; on the main thread,
+   * pass a timeout.
+   *
+   * @param timeoutMs Most milliseconds to wait (default: no limit).
+   * @returns `true` if something was pending, `false` on timeout.
+   * @throws {RangeError} If `timeoutMs` is negative or not a number.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * assert.equal(machine.wfi(1), false); // nothing came within 1 ms
+   * machine.raise(0, "irq", 16);          // masked (DAIF out of reset), but pending
+   * assert.equal(machine.wfi(1), true);
+   * ```
+   */
+  wfi(timeoutMs?: number): boolean {
+    if (
+      timeoutMs !== undefined &&
+      (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)
+    ) {
+      throw new RangeError(
+        `Cannot wait for an interrupt as 'timeoutMs' must be a number of milliseconds, 0 or more: current value is ${
+          describe(timeoutMs)
+        }`,
+      );
+    }
+    const pe = this.#pe;
+    const wake = this.#blockOf(pe) + WAKE;
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    for (;;) {
+      const sequence = Atomics.load(this.#words, wake);
+      if (this.#pendingKinds(pe) !== 0) {
+        this.#deliverUnmasked();
+        return true;
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return false;
+      Atomics.wait(this.#words, wake, sequence, remaining);
+    }
+  }
+
+  /**
+   * The interrupts pending on a PE, in the order the model would take them
+   * if all were unmasked: SErrors, then FIQs, then IRQs, each by INTID then
+   * source PE. For inspection; it changes nothing.
+   *
+   * @param pe The PE to look at (default: the current PE).
+   * @returns A fresh array of pending interrupts.
+   * @throws {RangeError} If `pe` is not a PE of this machine.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * machine.runOn(1, () => machine.sendSgi(0, 2));
+   * machine.raise(0, "serror");
+   * assert.deepEqual(machine.pending(), [
+   *   { kind: "serror", intid: 0, source: undefined },
+   *   { kind: "irq", intid: 2, source: 1 },
+   * ]);
+   * ```
+   */
+  pending(pe: number = this.#pe): Aarch64Interrupt[] {
+    this.#checkPe(pe, "inspect PE");
+    const found: Aarch64Interrupt[] = [];
+    for (const kind of TAKE_ORDER) {
+      this.#scan(pe, kind, (interrupt) => {
+        found.push(interrupt);
+        return false;
+      });
+    }
+    return found;
+  }
+
+  /**
+   * Starts idle delivery on the current PE: whenever an interrupt is raised
+   * on it, the agent takes what DAIF lets through between two event-loop
+   * tasks, as a PE takes an interrupt while it idles. This is how a Worker
+   * that has nothing to run still serves its interrupts (without blocking
+   * in {@linkcode Aarch64Machine.wfi}).
+   *
+   * It waits with `Atomics.waitAsync` and never runs inside the caller's
+   * synchronous code. Calling it again for the same PE does nothing;
+   * {@linkcode Aarch64Machine.stopListening} or
+   * {@linkcode Aarch64Machine.close} stops it. If a handler throws during idle
+   * delivery, the error is an uncaught error of the agent; delivery goes on.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * const taken: number[] = [];
+   * machine.setVector("irq", (_token, event) => taken.push(event.intid));
+   * machine.daifClr(0b0010);
+   * machine.listen();
+   * // Another Worker raising on PE 0 writes the same shared memory:
+   * const other = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+   * other.raise(0, "irq", 99);
+   * assert.deepEqual(taken, []); // not inside synchronous code...
+   * await new Promise((resolve) => setTimeout(resolve, 20));
+   * assert.deepEqual(taken, [99]); // ...but between tasks
+   * machine.stopListening();
+   * ```
+   */
+  listen(): void {
+    const pe = this.#pe;
+    if (this.#listeners.has(pe)) return;
+    const listener: Listener = { stopped: false, wake: this.#blockOf(pe) + WAKE };
+    this.#listeners.set(pe, listener);
+    const words = this.#words;
+    const round = (): void => {
+      if (listener.stopped) return;
+      // Arm the next round first, so that a throwing handler does not end idle delivery.
+      const waiting = Atomics.waitAsync(words, listener.wake, Atomics.load(words, listener.wake));
+      if (waiting.async) waiting.value.then(round);
+      else queueMicrotask(round);
+      const daif = pe === this.#pe ? this.#daif : this.#daifs[pe] as number;
+      if ((Atomics.load(words, this.#blockOf(pe) + SUMMARY) & ~daif & PENDING_ANY) !== 0) {
+        deliverPending(this, this.#model, pe);
+      }
+    };
+    queueMicrotask(round);
+  }
+
+  /**
+   * Stops idle delivery ({@linkcode Aarch64Machine.listen}) on every PE of
+   * this agent, so that nothing of the machine keeps the agent's event loop
+   * busy. Interrupts raised later stay pending.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0] });
+   * machine.listen();
+   * machine.stopListening();
+   * ```
+   */
+  stopListening(): void {
+    for (const listener of this.#listeners.values()) {
+      listener.stopped = true;
+      // Resolve the pending waitAsync, so that its round ends now.
+      Atomics.notify(this.#words, listener.wake);
+    }
+    this.#listeners.clear();
+  }
+
+  /**
+   * Stops idle delivery and gives back the PEs this agent runs, so that
+   * another agent can attach to them. Call it before a Worker exits.
+   * Running on a PE again claims it again.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * const worker = Aarch64Machine.attach(machine.handle, 1);
+   * worker.close();
+   * const next = Aarch64Machine.attach(machine.handle, 1, { listen: false }); // free again
+   * assert.equal(next.coreIndex(), 1);
+   * ```
+   */
+  close(): void {
+    this.stopListening();
+    for (let pe = 0; pe < this.coreCount; pe++) {
+      Atomics.compareExchange(this.#words, this.#blockOf(pe) + OWNER, this.#agent, 0);
+    }
+  }
+
+  /**
+   * The same as {@linkcode Aarch64Machine.close}, for `using`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * {
+   *   using _pe1 = Aarch64Machine.attach(machine.handle, 1);
+   * } // closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #blockOf(pe: number): number {
+    return this.#layout.base + pe * this.#layout.stride;
+  }
+
+  #switchTo(pe: number): void {
+    if (pe === this.#pe) return;
+    this.#daifs[this.#pe] = this.#daif;
+    this.#pe = pe;
+    this.#daif = this.#daifs[pe] as number;
+    this.#summary = this.#blockOf(pe) + SUMMARY;
+  }
+
+  #deliver(): void {
+    deliverPending(this, this.#model, this.#pe);
+  }
+
+  /** A delivery point: takes what is pending and unmasked on the current PE. */
+  #deliverUnmasked(): void {
+    if ((Atomics.load(this.#words, this.#summary) & ~this.#daif & PENDING_ANY) !== 0) {
+      this.#deliver();
+    }
+  }
+
+  #claim(pe: number): void {
+    if (this.#attached >= 0) {
+      if (pe === this.#attached) return;
+      throw new Error(
+        `Cannot run on PE ${pe} as this agent is attached as PE ${this.#attached}: an attached agent is one PE`,
+      );
+    }
+    const owner = this.#blockOf(pe) + OWNER;
+    const current = Atomics.load(this.#words, owner);
+    if (current === this.#agent) return;
+    if (current === 0 && Atomics.compareExchange(this.#words, owner, 0, this.#agent) === 0) return;
+    throw new Error(
+      `Cannot run on PE ${pe} as another agent runs it: each PE belongs to one agent, until that agent calls close()`,
+    );
+  }
+
+  /** Sets a pending bit; wakes the PE; takes the interrupt if this agent runs the PE unmasked. */
+  #post(pe: number, index: number, bit: number, kindBit: number): boolean {
+    const words = this.#words;
+    if ((Atomics.or(words, index, bit) & bit) !== 0) return false;
+    const block = this.#blockOf(pe);
+    Atomics.or(words, block + SUMMARY, kindBit);
+    Atomics.add(words, block + WAKE, 1);
+    Atomics.notify(words, block + WAKE);
+    const daif = pe === this.#pe ? this.#daif : this.#daifs[pe] as number;
+    if ((kindBit & ~daif) !== 0 && Atomics.load(words, block + OWNER) === this.#agent) {
+      deliverPending(this, this.#model, pe);
+    }
+    return true;
+  }
+
+  #takeDeliverable(pe: number): Aarch64Interrupt | undefined {
+    const daif = pe === this.#pe ? this.#daif : this.#daifs[pe] as number;
+    const summary = this.#blockOf(pe) + SUMMARY;
+    const open = Atomics.load(this.#words, summary) & ~daif & PENDING_ANY;
+    if (open === 0) return undefined;
+    for (const kind of TAKE_ORDER) {
+      const kindBit = PENDING_BIT[kind];
+      if ((open & kindBit) === 0) continue;
+      if (this.#vectors[kind] === undefined) {
+        if (!this.#scan(pe, kind, () => true)) continue;
+        throw new Error(
+          `Cannot take ${
+            KIND_NAMES[kind]
+          } on PE ${pe} as no "${kind}" vector is set: call setVector("${kind}", handler) before unmasking`,
+        );
+      }
+      // Clear the summary bit first: a raise that lands after the scan
+      // below sets it again, so no pending interrupt is left unannounced.
+      Atomics.and(this.#words, summary, ~kindBit);
+      let taken: Aarch64Interrupt | undefined;
+      let more = false;
+      this.#scan(pe, kind, (interrupt, index, bit) => {
+        if (taken !== undefined) return more = true;
+        // SAFETY: only the agent that runs `pe` clears its pending bits,
+        // so the bit the scan saw is still set.
+        Atomics.and(this.#words, index, ~bit);
+        taken = interrupt;
+        return false;
+      });
+      if (more) Atomics.or(this.#words, summary, kindBit);
+      if (taken !== undefined) return taken;
+    }
+    return undefined;
+  }
+
+  /**
+   * The kinds pending on `pe` (ISR_EL1), with stale summary bits cleared.
+   * Only the agent that runs `pe` calls it.
+   */
+  #pendingKinds(pe: number): number {
+    const summary = this.#blockOf(pe) + SUMMARY;
+    const seen = Atomics.load(this.#words, summary);
+    let pending = 0;
+    for (const kind of TAKE_ORDER) {
+      const kindBit = PENDING_BIT[kind];
+      if ((seen & kindBit) === 0) continue;
+      Atomics.and(this.#words, summary, ~kindBit);
+      if (this.#scan(pe, kind, () => true)) {
+        Atomics.or(this.#words, summary, kindBit);
+        pending |= kindBit;
+      }
+    }
+    return pending;
+  }
+
+  /**
+   * Calls `visit` for each pending interrupt of `kind` on `pe`, in taking
+   * order, until it returns `true`; returns whether one did.
+   */
+  #scan(
+    pe: number,
+    kind: Aarch64InterruptKind,
+    visit: (interrupt: Aarch64Interrupt, index: number, bit: number) => boolean,
+  ): boolean {
+    const words = this.#words;
+    const block = this.#blockOf(pe);
+    if (kind === "serror") {
+      return (Atomics.load(words, block + SERROR) & 1) !== 0 &&
+        visit({ kind, intid: 0, source: undefined }, block + SERROR, 1);
+    }
+    if (kind === "irq") {
+      const count = this.coreCount;
+      for (let w = 0; w < this.#layout.sgiWords; w++) {
+        let value = Atomics.load(words, block + SGI + w);
+        while (value !== 0) {
+          const bit = value & -value;
+          value &= ~bit;
+          const n = w * 32 + 31 - Math.clz32(bit);
+          const interrupt = { kind, intid: Math.floor(n / count), source: n % count };
+          if (visit(interrupt, block + SGI + w, bit)) return true;
+        }
+      }
+    }
+    const bitmap = block + (kind === "irq" ? IRQ : FIQ);
+    for (let w = 0; w < INTID_WORDS; w++) {
+      let value = Atomics.load(words, bitmap + w);
+      while (value !== 0) {
+        const bit = value & -value;
+        value &= ~bit;
+        const interrupt = { kind, intid: w * 32 + 31 - Math.clz32(bit), source: undefined };
+        if (visit(interrupt, bitmap + w, bit)) return true;
+      }
+    }
+    return false;
+  }
+
+  #checkPe(pe: number, action: string): void {
+    if (!Number.isInteger(pe) || pe < 0 || pe >= this.coreCount) {
+      throw new RangeError(
+        `Cannot ${action} as the PE index must be an integer from 0 to ${
+          this.coreCount - 1
+        }: current value is ${describe(pe)}`,
+      );
+    }
+  }
+}
+
+function checkKind(kind: unknown, action: string): asserts kind is Aarch64InterruptKind {
+  if (typeof kind !== "string") {
+    throw new TypeError(
+      `Cannot ${action} as 'kind' must be "irq", "fiq" or "serror": current value is ${
+        describe(kind)
+      }`,
+    );
+  }
+  if (!(KINDS as readonly string[]).includes(kind)) {
+    throw new RangeError(
+      `Cannot ${action} as 'kind' must be "irq", "fiq" or "serror": current value is ${
+        describe(kind)
+      }`,
+    );
+  }
+}

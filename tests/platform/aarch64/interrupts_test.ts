@@ -1,0 +1,635 @@
+// Copyright 2026 the percpu authors. MIT license.
+
+import assert from "node:assert/strict";
+import { type ExceptionFree, exceptionFree, ExceptionLock, PerCpu } from "../../../mod.ts";
+import { Aarch64Machine, type Aarch64MachineHandle, DAIF } from "../../../platform/aarch64/mod.ts";
+
+/** A machine whose vectors log every interrupt with DAIF and SPSR_EL1 as the handler sees them. */
+function loggingMachine(cores = 2): { machine: Aarch64Machine; log: string[] } {
+  const machine = new Aarch64Machine({ mpidrs: [...Array(cores).keys()] });
+  const log: string[] = [];
+  for (const kind of ["irq", "fiq", "serror"] as const) {
+    machine.setVector(kind, (token, event) => {
+      assert.equal(token.live, true);
+      assert.equal(token.core, machine.coreIndex());
+      const source = event.source === undefined ? "" : ` from ${event.source}`;
+      log.push(
+        `${kind} ${event.intid}${source} on ${machine.coreIndex()}: daif ${
+          hex(machine.readDaif())
+        } spsr ${hex(machine.readSpsr())}`,
+      );
+    });
+  }
+  return { machine, log };
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16)}`;
+}
+
+Deno.test("Aarch64Machine keeps an interrupt pending while masked and takes it exactly at the restore", () => {
+  const { machine, log } = loggingMachine();
+  machine.writeDaif(0);
+  exceptionFree(machine, () => {
+    log.push("section starts");
+    assert.equal(machine.raise(0, "irq", 30), true);
+    log.push("raised");
+    exceptionFree(machine, () => log.push("inner section"));
+    log.push("inner restored");
+  });
+  log.push("after the section");
+  assert.deepEqual(log, [
+    "section starts",
+    "raised",
+    "inner section",
+    "inner restored",
+    "irq 30 on 0: daif 0x3c0 spsr 0x5",
+    "after the section",
+  ]);
+  assert.equal(machine.readDaif(), 0);
+  assert.equal(machine.readSpsr(), 0);
+});
+
+Deno.test("Aarch64Machine never takes an interrupt when the outer state was masked", () => {
+  const { machine, log } = loggingMachine();
+  machine.writeDaif(DAIF.I);
+  const outer = machine.mask();
+  const inner = machine.mask();
+  machine.raise(0, "irq", 16);
+  machine.restore(inner);
+  machine.restore(outer);
+  assert.equal(log.length, 0);
+  assert.deepEqual(machine.pending(), [{ kind: "irq", intid: 16, source: undefined }]);
+  machine.daifClr(0b0010);
+  assert.deepEqual(log, ["irq 16 on 0: daif 0x3c0 spsr 0x5"]);
+  assert.deepEqual(machine.pending(), []);
+});
+
+Deno.test("Aarch64Machine takes each kind only when its own DAIF bit clears", () => {
+  const { machine, log } = loggingMachine();
+  machine.raise(0, "irq", 40);
+  machine.raise(0, "fiq", 41);
+  machine.raise(0, "serror");
+  machine.daifClr(0b1000); // D: masks none of them
+  assert.equal(log.length, 0);
+  machine.daifClr(0b0001); // F
+  assert.deepEqual(log, ["fiq 41 on 0: daif 0x3c0 spsr 0x185"]);
+  machine.daifSet(0b0001);
+  machine.daifClr(0b0010); // I
+  assert.deepEqual(log.slice(1), ["irq 40 on 0: daif 0x3c0 spsr 0x145"]);
+  machine.writeDaif(DAIF.I | DAIF.F); // A clears
+  assert.deepEqual(log.slice(2), ["serror 0 on 0: daif 0x3c0 spsr 0xc5"]);
+  assert.equal(machine.readDaif(), 0x0c0);
+});
+
+Deno.test("Aarch64Machine does not take anything at mask(), daifSet() or a restore that stays masked", () => {
+  const { machine, log } = loggingMachine();
+  machine.raise(0, "irq", 20);
+  const previous = machine.mask();
+  machine.daifSet(0b1111);
+  machine.restore(previous);
+  machine.writeDaif(DAIF.ALL);
+  assert.equal(log.length, 0);
+  assert.equal(machine.readIsr(), DAIF.I);
+});
+
+Deno.test("Aarch64Machine takes a raise on the current unmasked PE at once", () => {
+  const { machine, log } = loggingMachine();
+  machine.writeDaif(DAIF.D);
+  log.push("before");
+  assert.equal(machine.raise(0, "irq", 100), true);
+  log.push("after");
+  assert.deepEqual(log, ["before", "irq 100 on 0: daif 0x3c0 spsr 0x205", "after"]);
+  assert.equal(machine.readDaif(), DAIF.D);
+});
+
+Deno.test("Aarch64Machine takes a self-SGI right after the instruction that sends it", () => {
+  const { machine, log } = loggingMachine();
+  machine.writeDaif(0);
+  machine.sendSgi(0, 7);
+  log.push("next instruction");
+  assert.deepEqual(log, ["irq 7 from 0 on 0: daif 0x3c0 spsr 0x5", "next instruction"]);
+});
+
+Deno.test("Aarch64Machine restores DAIF from SPSR_EL1 on return, and a handler's writeSpsr() changes it", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0] });
+  const seen: number[] = [];
+  machine.setVector("irq", (_token, event) => {
+    seen.push(machine.readSpsr());
+    if (event.intid === 16) machine.writeSpsr(machine.readSpsr() | DAIF.I);
+  });
+  machine.writeDaif(0);
+  machine.raise(0, "irq", 17);
+  assert.equal(machine.readDaif(), 0);
+  machine.raise(0, "irq", 16); // its handler returns with IRQs masked
+  assert.equal(machine.readDaif(), DAIF.I);
+  machine.raise(0, "irq", 18);
+  assert.deepEqual(seen, [0x5, 0x5]);
+  assert.deepEqual(machine.pending(), [{ kind: "irq", intid: 18, source: undefined }]);
+});
+
+Deno.test("Aarch64Machine.writeSpsr() keeps the DAIF bits with M = EL1h and ignores the rest", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0] });
+  const seen: number[] = [];
+  machine.setVector("fiq", () => {
+    machine.writeSpsr(0xf000_0000); // NZCV: not modelled
+    seen.push(machine.readSpsr());
+    machine.writeSpsr(0x3c0n);
+    seen.push(machine.readSpsr());
+    machine.writeSpsr(0x1_0000_0104);
+    seen.push(machine.readSpsr());
+  });
+  machine.writeDaif(0);
+  machine.raise(0, "fiq", 31);
+  assert.deepEqual(seen, [0x5, 0x3c5, 0x105]);
+  assert.equal(machine.readDaif(), 0x100); // the last write is what eret restores
+  assert.throws(() => machine.writeSpsr(-1), {
+    name: "RangeError",
+    message:
+      "Cannot write SPSR_EL1 as the value must be an integer from 0 to 2^64 - 1: current value is -1",
+  });
+});
+
+Deno.test("Aarch64Machine nests interrupts when a handler unmasks, saving SPSR_EL1 per level", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0] });
+  const log: string[] = [];
+  machine.setVector("irq", (_token, event) => {
+    log.push(
+      `enter ${event.intid}: daif ${hex(machine.readDaif())} spsr ${hex(machine.readSpsr())}`,
+    );
+    if (event.intid === 20) {
+      machine.raise(0, "irq", 21); // masked: pending
+      machine.raise(0, "irq", 22);
+      machine.daifClr(0b0010); // unmask IRQ: 21 and 22 nest here, one after the other
+      log.push(
+        `back in 20: daif ${hex(machine.readDaif())} spsr ${hex(machine.readSpsr())}`,
+      );
+    }
+    log.push(`leave ${event.intid}`);
+  });
+  machine.writeDaif(DAIF.D);
+  machine.raise(0, "irq", 20);
+  assert.deepEqual(log, [
+    "enter 20: daif 0x3c0 spsr 0x205",
+    "enter 21: daif 0x3c0 spsr 0x345",
+    "leave 21",
+    "enter 22: daif 0x3c0 spsr 0x345",
+    "leave 22",
+    "back in 20: daif 0x340 spsr 0x205",
+    "leave 20",
+  ]);
+  assert.equal(machine.readDaif(), DAIF.D);
+  assert.equal(machine.readSpsr(), 0);
+});
+
+Deno.test("Aarch64Machine takes SError, then FIQ, then IRQ; each by INTID, then source PE", () => {
+  const { machine, log } = loggingMachine(3);
+  machine.raise(0, "irq", 40);
+  machine.raise(0, "irq", 17);
+  machine.runOn(1, () => machine.sendSgi(0, 3));
+  machine.sendSgi(0, 3);
+  machine.runOn(2, () => machine.sendSgi(0, 1));
+  machine.raise(0, "fiq", 900);
+  machine.raise(0, "fiq", 16);
+  machine.raise(0, "serror");
+  assert.equal(machine.readIsr(), DAIF.A | DAIF.I | DAIF.F);
+  machine.writeDaif(0);
+  assert.deepEqual(log, [
+    "serror 0 on 0: daif 0x3c0 spsr 0x5",
+    "fiq 16 on 0: daif 0x3c0 spsr 0x5",
+    "fiq 900 on 0: daif 0x3c0 spsr 0x5",
+    "irq 1 from 2 on 0: daif 0x3c0 spsr 0x5",
+    "irq 3 from 0 on 0: daif 0x3c0 spsr 0x5",
+    "irq 3 from 1 on 0: daif 0x3c0 spsr 0x5",
+    "irq 17 on 0: daif 0x3c0 spsr 0x5",
+    "irq 40 on 0: daif 0x3c0 spsr 0x5",
+  ]);
+  assert.equal(machine.readIsr(), 0);
+});
+
+Deno.test("Aarch64Machine.raise() coalesces an interrupt that is already pending", () => {
+  const { machine, log } = loggingMachine();
+  assert.equal(machine.raise(0, "irq", 33), true);
+  assert.equal(machine.raise(0, "irq", 33), false);
+  assert.equal(machine.raise(0, "fiq", 33), true); // another interrupt: FIQ 33
+  assert.equal(machine.raise(0, "serror"), true);
+  assert.equal(machine.raise(0, "serror", 0), false);
+  machine.writeDaif(0);
+  assert.equal(log.length, 3);
+  assert.equal(machine.raise(0, "irq", 33), true); // taken, so no longer pending
+  assert.equal(log.length, 4);
+});
+
+Deno.test("Aarch64Machine.sendSgi() keeps one pending bit per INTID and source PE", () => {
+  const { machine, log } = loggingMachine(3);
+  assert.equal(machine.sendSgi(2, 5), true);
+  assert.equal(machine.sendSgi(2, 5), false);
+  assert.equal(machine.sendSgi(2, 6), true);
+  assert.equal(machine.runOn(1, () => machine.sendSgi(2, 5)), true);
+  assert.deepEqual(machine.pending(2), [
+    { kind: "irq", intid: 5, source: 0 },
+    { kind: "irq", intid: 5, source: 1 },
+    { kind: "irq", intid: 6, source: 0 },
+  ]);
+  machine.runOn(2, () => machine.daifClr(0b0010));
+  assert.deepEqual(log, [
+    "irq 5 from 0 on 2: daif 0x3c0 spsr 0x345",
+    "irq 5 from 1 on 2: daif 0x3c0 spsr 0x345",
+    "irq 6 from 0 on 2: daif 0x3c0 spsr 0x345",
+  ]);
+});
+
+Deno.test("Aarch64Machine takes a raise on another unmasked PE of the same agent on that PE", () => {
+  const { machine, log } = loggingMachine(3);
+  machine.runOn(2, () => machine.writeDaif(0));
+  exceptionFree(machine, () => {
+    machine.sendSgi(2, 0); // PE 0 is masked; PE 2 is not
+    log.push(`still on ${machine.coreIndex()}`);
+  });
+  assert.deepEqual(log, ["irq 0 from 0 on 2: daif 0x3c0 spsr 0x5", "still on 0"]);
+});
+
+Deno.test("Aarch64Machine keeps a raise on another masked PE pending until that PE unmasks", () => {
+  const { machine, log } = loggingMachine(3);
+  machine.raise(1, "irq", 64);
+  machine.writeDaif(0); // PE 0 unmasks: not its interrupt
+  assert.equal(log.length, 0);
+  machine.runOn(1, () => {
+    log.push("PE 1 runs");
+    machine.daifClr(0b0010);
+    log.push("PE 1 unmasked");
+  });
+  assert.deepEqual(log, ["PE 1 runs", "irq 64 on 1: daif 0x3c0 spsr 0x345", "PE 1 unmasked"]);
+});
+
+Deno.test("Aarch64Machine gives handlers a live token of the PE that took the interrupt", () => {
+  const machine = new Aarch64Machine({ preset: "rk3399" });
+  const counts = PerCpu.from(machine, () => new ExceptionLock(0));
+  let kept: ExceptionFree | undefined;
+  machine.setVector("irq", (token, event) => {
+    kept = token;
+    counts.get().update(token, (n) => n + event.intid);
+  });
+  machine.runOn(5, () => machine.daifClr(0b0010));
+  machine.raise(5, "irq", 50);
+  assert.equal(kept?.core, 5);
+  assert.equal(kept?.live, false);
+  const totals = counts.unsynchronizedValues().map((lock) =>
+    exceptionFree(machine, (token) => lock.borrow(token))
+  );
+  assert.deepEqual(totals, [0, 0, 0, 0, 0, 50]);
+});
+
+Deno.test("Aarch64Machine reports a handler's error at the delivery point and still returns from the exception", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0] });
+  const taken: number[] = [];
+  machine.setVector("irq", (_token, event) => {
+    taken.push(event.intid);
+    if (event.intid === 16) throw new Error("handler failed");
+  });
+  machine.raise(0, "irq", 16);
+  machine.raise(0, "irq", 17);
+  assert.throws(() => machine.writeDaif(DAIF.D), { message: "handler failed" });
+  assert.equal(machine.readDaif(), DAIF.D);
+  assert.equal(machine.readSpsr(), 0);
+  assert.deepEqual(machine.pending(), [{ kind: "irq", intid: 17, source: undefined }]);
+  machine.daifClr(0); // any unmasking instruction is a delivery point
+  assert.deepEqual(taken, [16, 17]);
+});
+
+Deno.test("Aarch64Machine rejects a handler that returns a promise", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0] });
+  // @ts-expect-error: an async handler on purpose.
+  machine.setVector("irq", async () => {});
+  machine.writeDaif(0);
+  assert.throws(() => machine.raise(0, "irq", 16), {
+    name: "TypeError",
+    message:
+      "Cannot return from an IRQ handler that returned a promise as handlers must be synchronous: do the asynchronous work outside the handler",
+  });
+  assert.equal(machine.readDaif(), 0);
+});
+
+Deno.test("Aarch64Machine leaves an interrupt pending when its vector is missing", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  machine.raise(0, "fiq", 20);
+  assert.throws(() => machine.writeDaif(0), {
+    name: "Error",
+    message:
+      `Cannot take an FIQ on PE 0 as no "fiq" vector is set: call setVector("fiq", handler) before unmasking`,
+  });
+  assert.equal(machine.readDaif(), 0);
+  assert.deepEqual(machine.pending(), [{ kind: "fiq", intid: 20, source: undefined }]);
+  const taken: number[] = [];
+  machine.setVector("fiq", (_token, event) => taken.push(event.intid));
+  machine.daifClr(0);
+  assert.deepEqual(taken, [20]);
+  machine.setVector("fiq", undefined);
+  assert.throws(() => machine.raise(0, "fiq", 21), { name: "Error" });
+});
+
+Deno.test("Aarch64Machine.wfi() returns false on timeout and true when something is pending", () => {
+  const { machine, log } = loggingMachine();
+  assert.equal(machine.wfi(0), false);
+  const start = performance.now();
+  assert.equal(machine.wfi(20), false);
+  assert.ok(performance.now() - start >= 19);
+  machine.raise(0, "irq", 60); // masked: wfi wakes, but the IRQ is not taken
+  assert.equal(machine.wfi(1000), true);
+  assert.equal(log.length, 0);
+  machine.writeDaif(DAIF.ALL & ~DAIF.F); // FIQ unmasked only: the IRQ stays
+  assert.equal(machine.wfi(0), true);
+  assert.equal(log.length, 0);
+});
+
+Deno.test("Aarch64Machine.wfi() takes an unmasked pending interrupt before it returns", () => {
+  const { machine, log } = loggingMachine();
+  machine.writeDaif(DAIF.I | DAIF.A); // FIQ unmasked
+  machine.raise(0, "irq", 61); // masked: stays pending
+  const other = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  try {
+    other.raise(0, "fiq", 62); // another agent: PE 0 takes it at its next delivery point
+    assert.equal(log.length, 0);
+    assert.equal(machine.wfi(1000), true);
+    assert.deepEqual(log, ["fiq 62 on 0: daif 0x3c0 spsr 0x185"]);
+    assert.deepEqual(machine.pending(), [{ kind: "irq", intid: 61, source: undefined }]);
+  } finally {
+    other.close();
+  }
+});
+
+Deno.test("Aarch64Machine.readIsr() shows what is pending, masked or not", () => {
+  const { machine } = loggingMachine();
+  assert.equal(machine.readIsr(), 0);
+  machine.raise(0, "serror");
+  machine.raise(0, "irq", 1019);
+  assert.equal(machine.readIsr(), DAIF.A | DAIF.I);
+  assert.equal(machine.runOn(1, () => machine.readIsr()), 0);
+});
+
+Deno.test("Aarch64Machine.runOn() takes what another agent made pending when the PE resumes", () => {
+  const { machine, log } = loggingMachine(3);
+  machine.runOn(2, () => machine.writeDaif(0)); // PE 2 now belongs to this agent
+  const other = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  try {
+    assert.equal(other.sendSgi(2, 9), true); // other agent: not taken here
+    assert.equal(log.length, 0);
+    machine.runOn(2, () => log.push("PE 2 resumes"));
+    assert.deepEqual(log, ["irq 9 from 1 on 2: daif 0x3c0 spsr 0x5", "PE 2 resumes"]);
+  } finally {
+    other.close();
+  }
+});
+
+Deno.test("Aarch64Machine.listen() takes interrupts that other agents raise, between tasks", async () => {
+  const { machine, log } = loggingMachine();
+  machine.daifClr(0b0010);
+  machine.listen();
+  machine.listen(); // twice: still one listener
+  const other = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  try {
+    for (const intid of [20, 21, 22]) {
+      other.raise(0, "irq", intid);
+      assert.equal(log.length, intid - 20); // never inside synchronous code
+      const deadline = Date.now() + 2000;
+      while (log.length === intid - 20 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    assert.deepEqual(log, [
+      "irq 20 on 0: daif 0x3c0 spsr 0x345",
+      "irq 21 on 0: daif 0x3c0 spsr 0x345",
+      "irq 22 on 0: daif 0x3c0 spsr 0x345",
+    ]);
+    machine.stopListening();
+    other.raise(0, "irq", 23);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(log.length, 3);
+    assert.deepEqual(machine.pending(), [{ kind: "irq", intid: 23, source: undefined }]);
+  } finally {
+    machine.stopListening();
+    other.close();
+  }
+});
+
+Deno.test("Aarch64Machine.listen() leaves masked interrupts pending", async () => {
+  const { machine, log } = loggingMachine();
+  machine.writeDaif(DAIF.I);
+  machine.listen();
+  const other = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  try {
+    other.raise(0, "irq", 24);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(log.length, 0);
+    machine.daifClr(0b0010);
+    assert.deepEqual(log, ["irq 24 on 0: daif 0x3c0 spsr 0x5"]);
+  } finally {
+    machine.stopListening();
+    other.close();
+  }
+});
+
+Deno.test("Aarch64Machine.attach() makes an agent one PE of the machine", () => {
+  const machine = new Aarch64Machine({ preset: "rk3399" });
+  const pe4 = Aarch64Machine.attach(structuredClone(machine.handle), 4, { listen: false });
+  try {
+    assert.equal(pe4.coreCount, 6);
+    assert.equal(pe4.coreIndex(), 4);
+    assert.equal(pe4.mpidr(), 0x80000100n);
+    assert.equal(pe4.readDaif(), DAIF.ALL);
+    assert.equal(pe4.runOn(4, () => pe4.coreIndex()), 4);
+    assert.throws(() => pe4.runOn(5, () => 0), {
+      name: "Error",
+      message: "Cannot run on PE 5 as this agent is attached as PE 4: an attached agent is one PE",
+    });
+  } finally {
+    pe4.close();
+  }
+});
+
+Deno.test("Aarch64Machine gives each PE to one agent only", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1, 0x2] });
+  assert.throws(() => Aarch64Machine.attach(machine.handle, 0), {
+    name: "Error",
+    message:
+      "Cannot attach to PE 0 as another agent already runs it: each PE belongs to one agent, until that agent calls close()",
+  });
+  const pe1 = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  assert.throws(() => Aarch64Machine.attach(machine.handle, 1), { name: "Error" });
+  assert.throws(() => machine.runOn(1, () => 0), {
+    name: "Error",
+    message:
+      "Cannot run on PE 1 as another agent runs it: each PE belongs to one agent, until that agent calls close()",
+  });
+  machine.runOn(2, () => 0);
+  assert.throws(() => Aarch64Machine.attach(machine.handle, 2), { name: "Error" });
+  pe1.close();
+  assert.equal(machine.runOn(1, () => machine.coreIndex()), 1);
+});
+
+Deno.test("Aarch64Machine.attach() throws for a bad handle or PE", async (t) => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  const handleMessage =
+    "Cannot attach to PE 1 as the handle must be an object with a SharedArrayBuffer 'buffer', as Aarch64Machine.handle gives: current value is";
+  await t.step("not an object", () => {
+    assert.throws(() => Aarch64Machine.attach(undefined as unknown as Aarch64MachineHandle, 1), {
+      name: "TypeError",
+      message: `${handleMessage} undefined`,
+    });
+  });
+  await t.step("an ArrayBuffer", () => {
+    const handle = { buffer: new ArrayBuffer(1024) } as unknown as Aarch64MachineHandle;
+    assert.throws(() => Aarch64Machine.attach(handle, 1), {
+      name: "TypeError",
+      message: `${handleMessage} an object`,
+    });
+  });
+  await t.step("another SharedArrayBuffer", () => {
+    const handle = { buffer: new SharedArrayBuffer(4096) };
+    assert.throws(() => Aarch64Machine.attach(handle, 1), {
+      name: "TypeError",
+      message:
+        "Cannot attach to PE 1 as the handle's buffer does not hold an Aarch64Machine: pass the handle of a machine, unchanged",
+    });
+  });
+  await t.step("a truncated buffer", () => {
+    const handle = { buffer: new SharedArrayBuffer(64) };
+    assert.throws(() => Aarch64Machine.attach(handle, 1), { name: "TypeError" });
+  });
+  await t.step("a PE out of range", () => {
+    for (const [pe, shown] of [[2, "2"], [-1, "-1"], [0.5, "0.5"]] as const) {
+      assert.throws(() => Aarch64Machine.attach(machine.handle, pe), {
+        name: "RangeError",
+        message:
+          `Cannot attach to PE as the PE index must be an integer from 0 to 1: current value is ${shown}`,
+      });
+    }
+  });
+});
+
+Deno.test("Aarch64Machine.raise() and sendSgi() throw for bad arguments and change nothing", async (t) => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  const irqRange =
+    "'intid' must be a PPI (16 to 31) or an SPI (32 to 1019); SGIs (0 to 15) are sent with sendSgi()";
+  const cases: [string, () => unknown, string, string][] = [
+    [
+      "a PE out of range",
+      () => machine.raise(2, "irq", 16),
+      "RangeError",
+      "Cannot raise an interrupt on PE as the PE index must be an integer from 0 to 1: current value is 2",
+    ],
+    [
+      "a kind that is not a string",
+      () => machine.raise(0, 1 as unknown as "irq", 16),
+      "TypeError",
+      `Cannot raise an interrupt as 'kind' must be "irq", "fiq" or "serror": current value is 1`,
+    ],
+    [
+      "an unknown kind",
+      () => machine.raise(0, "IRQ" as unknown as "irq", 16),
+      "RangeError",
+      `Cannot raise an interrupt as 'kind' must be "irq", "fiq" or "serror": current value is "IRQ"`,
+    ],
+    [
+      "an SGI INTID",
+      () => machine.raise(0, "irq", 15),
+      "RangeError",
+      `Cannot raise an IRQ as ${irqRange}: current value is 15`,
+    ],
+    [
+      "INTID 1020",
+      () => machine.raise(0, "fiq", 1020),
+      "RangeError",
+      `Cannot raise an FIQ as ${irqRange}: current value is 1020`,
+    ],
+    [
+      "no INTID",
+      () => machine.raise(0, "irq"),
+      "RangeError",
+      `Cannot raise an IRQ as ${irqRange}: current value is undefined`,
+    ],
+    [
+      "a fractional INTID",
+      () => machine.raise(0, "irq", 16.5),
+      "RangeError",
+      `Cannot raise an IRQ as ${irqRange}: current value is 16.5`,
+    ],
+    [
+      "an SError with an INTID",
+      () => machine.raise(0, "serror", 5),
+      "RangeError",
+      "Cannot raise an SError with an INTID as an SError has none: omit 'intid' (or pass 0): current value is 5",
+    ],
+    [
+      "an SGI to a missing PE",
+      () => machine.sendSgi(-1, 0),
+      "RangeError",
+      "Cannot send an SGI to PE as the PE index must be an integer from 0 to 1: current value is -1",
+    ],
+    [
+      "SGI 16",
+      () => machine.sendSgi(1, 16),
+      "RangeError",
+      "Cannot send an SGI as 'intid' must be an integer from 0 to 15: current value is 16",
+    ],
+    [
+      "SGI -1",
+      () => machine.sendSgi(1, -1),
+      "RangeError",
+      "Cannot send an SGI as 'intid' must be an integer from 0 to 15: current value is -1",
+    ],
+  ];
+  for (const [name, call, errorName, message] of cases) {
+    await t.step(name, () => {
+      assert.throws(call, { name: errorName, message });
+      assert.deepEqual(machine.pending(0), []);
+      assert.deepEqual(machine.pending(1), []);
+    });
+  }
+});
+
+Deno.test("Aarch64Machine rejects bad vectors, PEs, callbacks and timeouts", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  assert.throws(() => machine.setVector("nmi" as unknown as "irq", () => {}), {
+    name: "RangeError",
+    message:
+      `Cannot set a vector as 'kind' must be "irq", "fiq" or "serror": current value is "nmi"`,
+  });
+  assert.throws(() => machine.setVector("irq", 5 as unknown as () => void), {
+    name: "TypeError",
+    message:
+      `Cannot set the "irq" vector as 'handler' must be a function or undefined: current value is 5`,
+  });
+  assert.throws(() => machine.runOn(2, () => 0), {
+    name: "RangeError",
+    message: "Cannot run on PE as the PE index must be an integer from 0 to 1: current value is 2",
+  });
+  assert.throws(() => machine.runOn(1, "f" as unknown as () => void), {
+    name: "TypeError",
+    message: `Cannot run on PE 1 as 'fn' must be a function: current value is "f"`,
+  });
+  assert.throws(() => machine.pending(3), {
+    name: "RangeError",
+    message: "Cannot inspect PE as the PE index must be an integer from 0 to 1: current value is 3",
+  });
+  for (const [timeout, shown] of [[-1, "-1"], [NaN, "NaN"], ["5", `"5"`]] as const) {
+    assert.throws(() => machine.wfi(timeout as number), {
+      name: "RangeError",
+      message:
+        `Cannot wait for an interrupt as 'timeoutMs' must be a number of milliseconds, 0 or more: current value is ${shown}`,
+    });
+  }
+});
+
+Deno.test("Aarch64Machine.runOn() switches back when the callback throws", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  machine.writeDaif(0x80);
+  assert.throws(() =>
+    machine.runOn(1, () => {
+      machine.writeDaif(0x40);
+      throw new Error("x");
+    }), { message: "x" });
+  assert.equal(machine.coreIndex(), 0);
+  assert.equal(machine.readDaif(), 0x80);
+  assert.equal(machine.runOn(1, () => machine.readDaif()), 0x40);
+});
