@@ -1,0 +1,67 @@
+// Copyright 2026 the percpu authors. MIT license.
+
+// One PE of an Aarch64Machine, in a Worker. The test posts
+// { handle, pe, shared, mode }: the Worker attaches as PE `pe`, counts
+// every IRQ it takes in `shared` (see _shared.ts) and acknowledges it, then
+// either idles in wfi() until told to stop ("wfi"), or returns to its event
+// loop and takes interrupts between tasks ("listen"). A message "sgi"
+// { target, intid } makes it send an SGI.
+
+import { Aarch64Machine, type Aarch64MachineHandle } from "../../../platform/aarch64/mod.ts";
+import { ackIndex, countIndex, ERRORS, STOP } from "./_shared.ts";
+
+interface Start {
+  handle: Aarch64MachineHandle;
+  pe: number;
+  shared: SharedArrayBuffer;
+  mode: "wfi" | "listen";
+}
+
+interface Command {
+  command: "sgi" | "stop";
+  target?: number;
+  intid?: number;
+}
+
+/** The Worker's global scope (the checker sees the main thread's `Window`). */
+const scope = self as unknown as {
+  onmessage: ((message: MessageEvent<Start | Command>) => void) | null;
+  postMessage(message: unknown): void;
+};
+
+let machine: Aarch64Machine | undefined;
+
+scope.onmessage = (message: MessageEvent<Start | Command>): void => {
+  const data = message.data;
+  if ("command" in data) {
+    if (data.command === "sgi") {
+      machine?.sendSgi(data.target as number, data.intid as number);
+      scope.postMessage("sent");
+    } else {
+      machine?.close();
+      scope.postMessage("stopped");
+    }
+    return;
+  }
+  const { handle, pe, mode } = data;
+  const shared = new Int32Array(data.shared);
+  const m = Aarch64Machine.attach(handle, pe, { listen: mode === "listen" });
+  machine = m;
+  m.setVector("irq", (token, event) => {
+    const right = token.core === pe && m.coreIndex() === pe && m.readDaif() === 0x3c0 &&
+      m.readSpsr() === 0x5 && event.kind === "irq" && event.source === 0;
+    if (!right) Atomics.add(shared, ERRORS, 1);
+    Atomics.add(shared, countIndex(pe, event.intid), 1);
+    Atomics.add(shared, ackIndex(pe), 1);
+    Atomics.notify(shared, ackIndex(pe));
+  });
+  m.writeDaif(0); // vectors installed: unmask
+  scope.postMessage("ready");
+  if (mode === "wfi") {
+    // Bounded: the test sets STOP; a lost wake-up shows as a timeout, not a hang.
+    const deadline = performance.now() + 30_000;
+    while (Atomics.load(shared, STOP) === 0 && performance.now() < deadline) m.wfi(1000);
+    m.close();
+    scope.postMessage("stopped");
+  }
+};

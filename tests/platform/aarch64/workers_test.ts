@@ -1,0 +1,153 @@
+// Copyright 2026 the percpu authors. MIT license.
+
+import assert from "node:assert/strict";
+import { Aarch64Machine } from "../../../platform/aarch64/mod.ts";
+import { ackIndex, countIndex, ERRORS, sharedCounters, STOP } from "./_shared.ts";
+
+const WORKER = new URL("./_pe_worker.ts", import.meta.url).href;
+
+/** Waits for the next message of `worker`, or fails after `ms`. */
+function nextMessage(worker: Worker, ms = 10_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`No message from the Worker within ${ms} ms`));
+    }, ms);
+    const onMessage = (event: MessageEvent): void => {
+      cleanup();
+      resolve(event.data);
+    };
+    const onError = (event: ErrorEvent): void => {
+      event.preventDefault();
+      cleanup();
+      reject(new Error(`The Worker failed: ${event.message}`));
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      worker.removeEventListener("message", onMessage);
+      worker.removeEventListener("error", onError);
+    };
+    worker.addEventListener("message", onMessage);
+    worker.addEventListener("error", onError);
+  });
+}
+
+/** Starts a Worker as PE `pe` of `machine` and waits until it has unmasked. */
+async function startPe(
+  machine: Aarch64Machine,
+  pe: number,
+  shared: Int32Array,
+  mode: "wfi" | "listen",
+  workers: Worker[],
+): Promise<Worker> {
+  const worker = new Worker(WORKER, { type: "module" });
+  workers.push(worker);
+  const ready = nextMessage(worker);
+  worker.postMessage({ handle: machine.handle, pe, shared: shared.buffer, mode });
+  assert.equal(await ready, "ready");
+  return worker;
+}
+
+/** Blocks until `shared[index]` exceeds `seen`; returns false after `ms`. */
+function waitAbove(shared: Int32Array, index: number, seen: number, ms = 5_000): boolean {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const value = Atomics.load(shared, index);
+    if (value > seen) return true;
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return false;
+    Atomics.wait(shared, index, value, remaining);
+  }
+}
+
+/** SGI INTID i % 16 for i below `sends`: how many of each. */
+function expectedCounts(sends: number): number[] {
+  return [...Array(16).keys()].map((intid) =>
+    Math.floor(sends / 16) + (intid < sends % 16 ? 1 : 0)
+  );
+}
+
+function countsOf(shared: Int32Array, pe: number): number[] {
+  return [...Array(16).keys()].map((intid) => Atomics.load(shared, countIndex(pe, intid)));
+}
+
+Deno.test("Aarch64Machine on Workers: 200 SGIs to each of two PEs idling in wfi() are each taken once, on the right PE", async () => {
+  const machine = new Aarch64Machine({ preset: "rk3399" });
+  const shared = sharedCounters(machine.coreCount);
+  const workers: Worker[] = [];
+  try {
+    const pes = [4, 5]; // the two Cortex-A72s
+    for (const pe of pes) await startPe(machine, pe, shared, "wfi", workers);
+    const stopped = workers.map((worker) => nextMessage(worker, 40_000));
+    for (let i = 0; i < 200; i++) {
+      for (const pe of pes) {
+        const before = Atomics.load(shared, ackIndex(pe));
+        assert.equal(machine.sendSgi(pe, i % 16), true, `SGI ${i} to PE ${pe} was still pending`);
+        assert.ok(waitAbove(shared, ackIndex(pe), before), `SGI ${i} to PE ${pe} not acknowledged`);
+      }
+    }
+    Atomics.store(shared, STOP, 1);
+    for (const pe of pes) machine.sendSgi(pe, 15); // wake them; counted below
+    assert.deepEqual(await Promise.all(stopped), ["stopped", "stopped"]);
+    for (const pe of pes) {
+      const counts = countsOf(shared, pe);
+      counts[15]! -= 1; // the wake-up SGI
+      assert.deepEqual(counts, expectedCounts(200), `PE ${pe}`);
+      assert.equal(Atomics.load(shared, ackIndex(pe)), 201);
+    }
+    assert.equal(Atomics.load(shared, ERRORS), 0);
+    for (const pe of [0, 1, 2, 3]) assert.equal(Atomics.load(shared, ackIndex(pe)), 0);
+  } finally {
+    for (const worker of workers) worker.terminate();
+  }
+});
+
+Deno.test("Aarch64Machine on Workers: an attached PE takes SGIs between event-loop tasks while idle", async () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  const shared = sharedCounters(machine.coreCount);
+  const workers: Worker[] = [];
+  try {
+    const worker = await startPe(machine, 1, shared, "listen", workers);
+    for (let i = 0; i < 50; i++) {
+      const before = Atomics.load(shared, ackIndex(1));
+      assert.equal(machine.sendSgi(1, i % 16), true);
+      assert.ok(waitAbove(shared, ackIndex(1), before), `SGI ${i} not acknowledged`);
+    }
+    assert.deepEqual(countsOf(shared, 1), expectedCounts(50));
+    assert.equal(Atomics.load(shared, ERRORS), 0);
+
+    // Once closed, the Worker no longer takes interrupts: they stay pending.
+    const stopped = nextMessage(worker);
+    worker.postMessage({ command: "stop" });
+    assert.equal(await stopped, "stopped");
+    machine.sendSgi(1, 4);
+    assert.equal(waitAbove(shared, ackIndex(1), 50, 50), false);
+    assert.deepEqual(machine.pending(1), [{ kind: "irq", intid: 4, source: 0 }]);
+  } finally {
+    for (const worker of workers) worker.terminate();
+  }
+});
+
+Deno.test("Aarch64Machine on Workers: an SGI from a Worker wakes the main PE in wfi()", async () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  const shared = sharedCounters(machine.coreCount);
+  const workers: Worker[] = [];
+  const taken: string[] = [];
+  machine.setVector("irq", (token, event) => {
+    taken.push(`SGI ${event.intid} from PE ${event.source} on PE ${token.core}`);
+  });
+  machine.writeDaif(0);
+  try {
+    const worker = await startPe(machine, 1, shared, "listen", workers);
+    const sent = nextMessage(worker);
+    worker.postMessage({ command: "sgi", target: 0, intid: 11 });
+    assert.equal(machine.wfi(5_000), true);
+    assert.deepEqual(taken, ["SGI 11 from PE 1 on PE 0"]);
+    assert.equal(await sent, "sent");
+    const stopped = nextMessage(worker);
+    worker.postMessage({ command: "stop" });
+    assert.equal(await stopped, "stopped");
+  } finally {
+    for (const worker of workers) worker.terminate();
+  }
+});
