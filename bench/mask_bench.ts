@@ -5,8 +5,12 @@
 
 import { type ExceptionFree, exceptionFree, ExceptionLock, PerCpu } from "../mod.ts";
 import { MockPlatform } from "../platform/mock.ts";
+import { Aarch64Machine } from "../platform/aarch64/mod.ts";
 
 const mock = new MockPlatform({ cores: 2 });
+// Unmasked, as after boot: every restore then looks for pending interrupts.
+const aarch64 = new Aarch64Machine({ preset: "rk3399" });
+aarch64.writeDaif(0);
 let sink = 0;
 
 // The same callback for every entry: it reads the token, as real code does.
@@ -35,6 +39,14 @@ Deno.bench({
 });
 
 Deno.bench({
+  group: "exceptionFree()",
+  name: "Aarch64Machine",
+  fn: () => {
+    exceptionFree(aarch64, body);
+  },
+});
+
+Deno.bench({
   group: "nested exceptionFree()",
   name: "bare call of the callback",
   baseline: true,
@@ -48,6 +60,14 @@ Deno.bench({
   name: "MockPlatform, two deep",
   fn: () => {
     exceptionFree(mock, () => exceptionFree(mock, body));
+  },
+});
+
+Deno.bench({
+  group: "nested exceptionFree()",
+  name: "Aarch64Machine, two deep",
+  fn: () => {
+    exceptionFree(aarch64, () => exceptionFree(aarch64, body));
   },
 });
 
@@ -89,5 +109,15 @@ Deno.bench({
   name: "PerCpu.get() on MockPlatform",
   fn: () => {
     perCpu.get().hits++;
+  },
+});
+
+const aarch64PerCpu = PerCpu.from(aarch64, () => ({ hits: 0 }));
+
+Deno.bench({
+  group: "PerCpu.get()",
+  name: "PerCpu.get() on Aarch64Machine",
+  fn: () => {
+    aarch64PerCpu.get().hits++;
   },
 });

@@ -242,6 +242,8 @@ export class Aarch64Machine implements Platform {
   #pe: number;
   #daif: number = DAIF.ALL;
   #summary: number;
+  /** Restores left until one reads the summary atomically (see restore()). */
+  #untilAtomic = 64;
   #words: Int32Array;
   #layout: Layout;
   #agent: number;
@@ -509,7 +511,17 @@ export class Aarch64Machine implements Platform {
     // The fast path: what mask() returned, only DAIF bits.
     if (typeof previous === "number" && (previous & DAIF.ALL) === previous) {
       this.#daif = previous;
-      if ((Atomics.load(this.#words, this.#summary) & ~previous) !== 0) this.#deliver();
+      // A plain read, not Atomics.load (which costs as much as a whole
+      // section here): raises by this agent are always seen, since they are
+      // earlier in program order. One by another agent may be read late;
+      // that delays it to a later delivery point, as the interrupt
+      // controller's signalling delay would, and never delivers while
+      // masked. Every 64th restore reads atomically, so remote raises are
+      // seen even if the compiler kept the plain read out of a loop.
+      const summary = --this.#untilAtomic === 0
+        ? (this.#untilAtomic = 64, Atomics.load(this.#words, this.#summary))
+        : this.#words[this.#summary] as number;
+      if ((summary & ~previous) !== 0) this.#deliver();
       return;
     }
     this.writeDaif(previous);

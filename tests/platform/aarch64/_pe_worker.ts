@@ -3,10 +3,12 @@
 // One PE of an Aarch64Machine, in a Worker. The test posts
 // { handle, pe, shared, mode }: the Worker attaches as PE `pe`, counts
 // every IRQ it takes in `shared` (see _shared.ts) and acknowledges it, then
-// either idles in wfi() until told to stop ("wfi"), or returns to its event
-// loop and takes interrupts between tasks ("listen"). A message "sgi"
+// either idles in wfi() until told to stop ("wfi"), runs exception-free
+// sections back to back without ever idling ("busy"), or returns to its
+// event loop and takes interrupts between tasks ("listen"). A message "sgi"
 // { target, intid } makes it send an SGI.
 
+import { exceptionFree } from "../../../mod.ts";
 import { Aarch64Machine, type Aarch64MachineHandle } from "../../../platform/aarch64/mod.ts";
 import { ackIndex, countIndex, ERRORS, STOP } from "./_shared.ts";
 
@@ -14,7 +16,7 @@ interface Start {
   handle: Aarch64MachineHandle;
   pe: number;
   shared: SharedArrayBuffer;
-  mode: "wfi" | "listen";
+  mode: "wfi" | "busy" | "listen";
 }
 
 interface Command {
@@ -61,6 +63,14 @@ scope.onmessage = (message: MessageEvent<Start | Command>): void => {
     // Bounded: the test sets STOP; a lost wake-up shows as a timeout, not a hang.
     const deadline = performance.now() + 30_000;
     while (Atomics.load(shared, STOP) === 0 && performance.now() < deadline) m.wfi(1000);
+    m.close();
+    scope.postMessage("stopped");
+  } else if (mode === "busy") {
+    const deadline = performance.now() + 30_000;
+    let sections = 0;
+    while (Atomics.load(shared, STOP) === 0 && performance.now() < deadline) {
+      exceptionFree(m, () => sections++);
+    }
     m.close();
     scope.postMessage("stopped");
   }

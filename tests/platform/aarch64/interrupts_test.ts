@@ -381,6 +381,32 @@ Deno.test("Aarch64Machine.runOn() takes what another agent made pending when the
   }
 });
 
+Deno.test("Aarch64Machine.restore() takes what another agent raised while the PE was masked", () => {
+  const { machine, log } = loggingMachine();
+  machine.writeDaif(0);
+  const other = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  try {
+    for (let section = 0; section < 200; section++) {
+      exceptionFree(machine, () => {
+        if (section % 50 === 0) other.raise(0, "irq", 16 + section / 50);
+        log.push(`section ${section}`);
+      });
+    }
+    assert.deepEqual(log.filter((line) => line.startsWith("irq")), [
+      "irq 16 on 0: daif 0x3c0 spsr 0x5",
+      "irq 17 on 0: daif 0x3c0 spsr 0x5",
+      "irq 18 on 0: daif 0x3c0 spsr 0x5",
+      "irq 19 on 0: daif 0x3c0 spsr 0x5",
+    ]);
+    for (const section of [0, 50, 100, 150]) {
+      const at = log.indexOf(`section ${section}`);
+      assert.match(log[at + 1] ?? "", /^irq/, `taken at the restore of section ${section}`);
+    }
+  } finally {
+    other.close();
+  }
+});
+
 Deno.test("Aarch64Machine.listen() takes interrupts that other agents raise, between tasks", async () => {
   const { machine, log } = loggingMachine();
   machine.daifClr(0b0010);

@@ -37,7 +37,7 @@ async function startPe(
   machine: Aarch64Machine,
   pe: number,
   shared: Int32Array,
-  mode: "wfi" | "listen",
+  mode: "wfi" | "busy" | "listen",
   workers: Worker[],
 ): Promise<Worker> {
   const worker = new Worker(WORKER, { type: "module" });
@@ -97,6 +97,27 @@ Deno.test("Aarch64Machine on Workers: 200 SGIs to each of two PEs idling in wfi(
     }
     assert.equal(Atomics.load(shared, ERRORS), 0);
     for (const pe of [0, 1, 2, 3]) assert.equal(Atomics.load(shared, ackIndex(pe)), 0);
+  } finally {
+    for (const worker of workers) worker.terminate();
+  }
+});
+
+Deno.test("Aarch64Machine on Workers: a PE that never idles takes SGIs at the restores of its sections", async () => {
+  const machine = new Aarch64Machine({ preset: "bcm2711" });
+  const shared = sharedCounters(machine.coreCount);
+  const workers: Worker[] = [];
+  try {
+    const worker = await startPe(machine, 3, shared, "busy", workers);
+    const stopped = nextMessage(worker, 40_000);
+    for (let i = 0; i < 100; i++) {
+      const before = Atomics.load(shared, ackIndex(3));
+      assert.equal(machine.sendSgi(3, i % 16), true);
+      assert.ok(waitAbove(shared, ackIndex(3), before), `SGI ${i} not acknowledged`);
+    }
+    Atomics.store(shared, STOP, 1);
+    assert.equal(await stopped, "stopped");
+    assert.deepEqual(countsOf(shared, 3), expectedCounts(100));
+    assert.equal(Atomics.load(shared, ERRORS), 0);
   } finally {
     for (const worker of workers) worker.terminate();
   }
