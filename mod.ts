@@ -32,3 +32,4 @@
  * @module
  */
 export * from "./percpu/mod.ts";
+export * from "./spin/mod.ts";

@@ -1,0 +1,136 @@
+// Copyright 2026 the percpu authors. MIT license.
+
+// Uncontended SpinMutex lock + unlock, as ratios to the floor: a bare
+// Atomics.compareExchange + Atomics.store on a shared Int32Array. V8's native
+// Atomics.Mutex joins when Deno runs with --v8-flags=--harmony-struct:
+//
+//   deno bench bench/spin_mutex_bench.ts
+//   deno bench --v8-flags=--harmony-struct bench/spin_mutex_bench.ts
+//
+// Each entry does ROUNDS lock/unlock pairs in one exceptionFree section, so
+// the section's own cost (bench/mask_bench.ts) is spread thin; the second
+// group has one pair per section, as most code does.
+
+import { exceptionFree, SpinMutex } from "../mod.ts";
+import { MockPlatform } from "../platform/mock.ts";
+
+const ROUNDS = 1000;
+const platform = new MockPlatform({ cores: 1 });
+const floor = new Int32Array(new SharedArrayBuffer(8));
+const counter = new Int32Array(new SharedArrayBuffer(4));
+const plain = new SpinMutex(counter);
+const fair = new SpinMutex(counter, { fair: true });
+
+interface NativeMutexApi {
+  Mutex: new () => object;
+  // deno-lint-ignore no-explicit-any
+  lock(mutex: object, fn: () => any): any;
+}
+const native = (Atomics as unknown as { Mutex?: unknown }).Mutex === undefined
+  ? undefined
+  : Atomics as unknown as { Mutex: NativeMutexApi["Mutex"] } & NativeMutexApi;
+
+Deno.bench({
+  group: "lock + unlock, uncontended",
+  name: "floor: Atomics.compareExchange + Atomics.store",
+  baseline: true,
+  fn: () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      if (Atomics.compareExchange(floor, 0, 0, 1) === 0) {
+        floor[1]!++;
+        Atomics.store(floor, 0, 0);
+      }
+    }
+  },
+});
+
+Deno.bench({
+  group: "lock + unlock, uncontended",
+  name: "SpinMutex lock() + unlock()",
+  fn: () => {
+    exceptionFree(platform, (token) => {
+      for (let i = 0; i < ROUNDS; i++) {
+        const guard = plain.lock(token);
+        guard.value[0]!++;
+        guard.unlock();
+      }
+    });
+  },
+});
+
+Deno.bench({
+  group: "lock + unlock, uncontended",
+  name: "SpinMutex using guard = lock()",
+  fn: () => {
+    exceptionFree(platform, (token) => {
+      for (let i = 0; i < ROUNDS; i++) {
+        using guard = plain.lock(token);
+        guard.value[0]!++;
+      }
+    });
+  },
+});
+
+Deno.bench({
+  group: "lock + unlock, uncontended",
+  name: "SpinMutex withLock()",
+  fn: () => {
+    exceptionFree(platform, (token) => {
+      for (let i = 0; i < ROUNDS; i++) plain.withLock(token, increment);
+    });
+  },
+});
+
+Deno.bench({
+  group: "lock + unlock, uncontended",
+  name: "SpinMutex fair lock() + unlock()",
+  fn: () => {
+    exceptionFree(platform, (token) => {
+      for (let i = 0; i < ROUNDS; i++) {
+        const guard = fair.lock(token);
+        guard.value[0]!++;
+        guard.unlock();
+      }
+    });
+  },
+});
+
+if (native !== undefined) {
+  const mutex = new native.Mutex();
+  Deno.bench({
+    group: "lock + unlock, uncontended",
+    name: "V8 Atomics.Mutex.lock()",
+    fn: () => {
+      for (let i = 0; i < ROUNDS; i++) native.lock(mutex, () => counter[0]!++);
+    },
+  });
+}
+
+function increment(value: Int32Array): void {
+  value[0]!++;
+}
+
+Deno.bench({
+  group: "one lock per section",
+  name: "exceptionFree() + compareExchange + store",
+  baseline: true,
+  fn: () => {
+    exceptionFree(platform, () => {
+      if (Atomics.compareExchange(floor, 0, 0, 1) === 0) {
+        floor[1]!++;
+        Atomics.store(floor, 0, 0);
+      }
+    });
+  },
+});
+
+Deno.bench({
+  group: "one lock per section",
+  name: "exceptionFree() + using guard = lock()",
+  fn: () => {
+    exceptionFree(platform, (token) => {
+      using guard = plain.lock(token);
+      guard.value[0]!++;
+    });
+  },
+});
