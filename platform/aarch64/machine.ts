@@ -671,7 +671,8 @@ export class Aarch64Machine implements Platform {
    *
    * In a handler it is the interrupted DAIF with M[3:0] = EL1h:
    * `interrupted DAIF | 0x5`. NZCV and the other PSTATE fields are not
-   * modelled and read 0. Outside any handler it reads 0.
+   * modelled and read 0. Outside any handler it reads 0 (the model's reset
+   * value; architecturally UNKNOWN), or what `writeSpsr` last wrote there.
    *
    * @returns SPSR_EL1 of the current PE.
    *
@@ -1075,7 +1076,9 @@ export class Aarch64Machine implements Platform {
   /**
    * Stops idle delivery and gives back the PEs this agent runs, so that
    * another agent can attach to them. Call it before a Worker exits.
-   * Running on a PE again claims it again.
+   * Afterwards, use this machine object only through
+   * {@linkcode Aarch64Machine.runOn}, which claims a PE again (or throws if
+   * another agent took it).
    *
    * @example Usage
    * ```ts

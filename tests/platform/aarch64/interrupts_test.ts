@@ -493,6 +493,21 @@ Deno.test("Aarch64Machine gives each PE to one agent only", () => {
   assert.equal(machine.runOn(1, () => machine.coreIndex()), 1);
 });
 
+Deno.test("Aarch64Machine.close() gives the agent's PEs back, also through using", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1, 0x2] });
+  machine.runOn(2, () => 0);
+  {
+    using _pe1 = Aarch64Machine.attach(machine.handle, 1);
+    assert.throws(() => Aarch64Machine.attach(machine.handle, 1), { name: "Error" });
+  }
+  machine.close();
+  const pes = [0, 1, 2].map((pe) => Aarch64Machine.attach(machine.handle, pe, { listen: false }));
+  assert.deepEqual(pes.map((pe) => pe.coreIndex()), [0, 1, 2]);
+  assert.throws(() => machine.runOn(2, () => 0), { name: "Error" });
+  for (const pe of pes) pe.close();
+  assert.equal(machine.runOn(2, () => machine.coreIndex()), 2);
+});
+
 Deno.test("Aarch64Machine.attach() throws for a bad handle or PE", async (t) => {
   const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
   const handleMessage =
