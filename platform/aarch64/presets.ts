@@ -71,7 +71,7 @@ export const AARCH64_PRESETS: Readonly<Record<Aarch64PresetName, Aarch64Preset>>
     mpidrs: Object.freeze([0x0, 0x100, 0x200, 0x300, 0x400, 0x500, 0x600, 0x700]),
     multithreaded: true,
     source:
-      "torvalds/linux arch/arm64/boot/dts/rockchip/rk3588-base.dtsi (commit 05b24f63b49b756a01563c2b792e9b4004271b2e; rk3588s.dtsi before Linux 6.10)",
+      "torvalds/linux arch/arm64/boot/dts/rockchip/rk3588-base.dtsi (commit 05b24f63b49b756a01563c2b792e9b4004271b2e; formerly rk3588s.dtsi)",
   }),
   t8103: Object.freeze({
     soc: "Apple M1 (t8103)",
