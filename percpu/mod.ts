@@ -32,3 +32,4 @@ export {
 export * from "./exception_lock.ts";
 export * from "./per_cpu.ts";
 export * from "./platform.ts";
+export * from "./shared_per_cpu.ts";
