@@ -1,39 +1,235 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-// A first demo on the mock platform: per-core counters in exception-free
-// sections, with interrupts that count too, checked exactly at the end.
+// The main job: `deno task demo`. Boots a model AArch64 machine shaped like a
+// real SoC with one Worker thread per PE, runs per-core counters and a shared
+// SpinMutex-guarded histogram in exception-free sections while PE 0 sends
+// SGIs whose handlers take the same lock, shows progress, prints a per-PE
+// table, and checks that every total is exact. Exit status: 0 when every
+// check passes, 1 when something was lost, duplicated or stuck, 2 for a bad
+// command line. `--help` lists the options.
 
-import { exceptionFree, ExceptionLock, PerCpu } from "../mod.ts";
-import { MockPlatform } from "../platform/mock.ts";
+import { SharedPerCpu, SpinMutex } from "../mod.ts";
+import { AARCH64_PRESETS, Aarch64Machine } from "../platform/aarch64/mod.ts";
+import { type DemoOptions, parseDemoOptions, USAGE, UsageError } from "./_demo_options.ts";
+import {
+  CONTROL,
+  histogramLength,
+  type PeReport,
+  type PeSetup,
+  STAT,
+  STAT_COUNT,
+} from "./_demo_layout.ts";
+import { Progress } from "./_demo_progress.ts";
 
-const cores = 4;
-const opsPerCore = 10_000;
-const platform = new MockPlatform({ cores });
-const counts = PerCpu.from(platform, () => new ExceptionLock({ ops: 0, interrupts: 0 }));
+const SOCS = [...Object.keys(AARCH64_PRESETS), "qemu-virt"];
 
-function count(kind: "ops" | "interrupts"): void {
-  exceptionFree(platform, (token) => counts.get().borrow(token)[kind]++);
+function listSocs(): void {
+  console.log("SoC presets (--soc NAME):");
+  for (const [name, preset] of Object.entries(AARCH64_PRESETS)) {
+    console.log(`  ${name.padEnd(10)} ${preset.soc}: ${preset.cores}, ${preset.mpidrs.length} PEs`);
+  }
+  console.log("  qemu-virt  QEMU 'virt' board with --cpus N PEs (Aff0 = n mod 16, Aff1 = n / 16)");
 }
 
-for (let i = 0; i < opsPerCore; i++) {
-  for (let core = 0; core < cores; core++) {
-    platform.runOn(core, () => {
-      exceptionFree(platform, (token) => {
-        counts.get().borrow(token).ops++;
-        // Every 100th operation raises an interrupt on the next core.
-        if (i % 100 === 0) {
-          platform.interrupt(() => count("interrupts"), { core: (core + 1) % cores });
-        }
-      });
+function boot(options: DemoOptions): Aarch64Machine {
+  return options.soc === "qemu-virt"
+    ? new Aarch64Machine({ preset: "qemu-virt", cpus: options.cpus })
+    : new Aarch64Machine({ preset: options.soc as keyof typeof AARCH64_PRESETS });
+}
+
+interface Finished {
+  mpidr: bigint;
+}
+
+async function main(args: string[]): Promise<number> {
+  let options: DemoOptions;
+  try {
+    options = parseDemoOptions(args, SOCS);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (options.list) {
+    listSocs();
+    return 0;
+  }
+
+  const machine = boot(options);
+  // This thread only watches: every PE runs in a Worker of its own.
+  machine.close();
+  const peCount = machine.coreCount;
+  const name = options.soc === "qemu-virt"
+    ? `QEMU virt, ${peCount} CPUs`
+    : AARCH64_PRESETS[options.soc as keyof typeof AARCH64_PRESETS].soc;
+  console.log(
+    `Booting ${name}: ${peCount} PEs, one Worker each, ${options.ops} operations per PE, ` +
+      `PE 0 sends ${options.ipiRate} SGIs per 1000 operations`,
+  );
+
+  const stats = new SharedPerCpu(machine, { length: STAT_COUNT });
+  const histogram = new Int32Array(new SharedArrayBuffer(4 * histogramLength(peCount)));
+  const mutex = new SpinMutex(histogram);
+  const sentTo = new Int32Array(new SharedArrayBuffer(4 * peCount));
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const deadline = performance.now() + options.timeoutSeconds * 1000;
+
+  const workers: Worker[] = [];
+  const finished: Promise<Finished>[] = [];
+  for (let pe = 0; pe < peCount; pe++) {
+    const worker = new Worker(new URL("./_demo_worker.ts", import.meta.url), { type: "module" });
+    workers.push(worker);
+    finished.push(
+      new Promise((resolve, reject) => {
+        worker.onmessage = ({ data }: MessageEvent<PeReport>) => {
+          if ("error" in data) reject(new Error(`PE ${data.pe} failed: ${data.error}`));
+          else resolve({ mpidr: data.mpidr });
+        };
+        worker.onerror = (event) => {
+          event.preventDefault();
+          reject(new Error(`PE ${pe} failed: ${event.message}`));
+        };
+      }),
+    );
+    const setup: PeSetup = {
+      pe,
+      ops: options.ops,
+      ipiRate: options.ipiRate,
+      machine: machine.handle,
+      stats: stats.handle,
+      mutex: mutex.handle,
+      histogram,
+      sentTo,
+      control,
+      // Half the run's timeout, so that a stuck lock is reported by the PEs
+      // waiting for it, with the core that holds it.
+      lockTimeoutMs: options.timeoutSeconds * 500,
+      fault: options.fault,
+    };
+    worker.postMessage(setup);
+  }
+
+  const progress = new Progress(peCount * options.ops, Deno.stdout.isTerminal());
+  let results: Finished[];
+  try {
+    results = await runToEnd(finished, () => {
+      progress.show(stats.sum(STAT.OPS), stats.sum(STAT.IRQS));
+      // When every PE has done its operations, PE 0 has sent its last SGI:
+      // let the PEs take what is pending and stop.
+      if (Atomics.load(control, CONTROL.DONE) === peCount) {
+        Atomics.store(control, CONTROL.STOP, 1);
+      }
+      return performance.now() < deadline;
     });
+  } catch (error) {
+    progress.end();
+    for (const worker of workers) worker.terminate();
+    const done = stats.values(STAT.OPS).map((ops, pe) => `PE ${pe}: ${ops}`).join(", ");
+    console.error(`\nFAILED: ${(error as Error).message}`);
+    console.error(`Operations done when it stopped (of ${options.ops} each): ${done}`);
+    return 1;
+  }
+  progress.show(stats.sum(STAT.OPS), stats.sum(STAT.IRQS));
+  progress.end();
+
+  printTable(results, stats);
+  const failures = printChecks(options, stats, histogram, sentTo, mutex);
+  if (failures > 0) {
+    console.log(`\nresult: FAILED, ${failures} check(s) did not hold`);
+    return 1;
+  }
+  console.log("\nresult: every check passed");
+  return 0;
+}
+
+/** Waits for every PE, calling `tick` every 100 ms until it returns false (timeout). */
+async function runToEnd<T>(finished: Promise<T>[], tick: () => boolean): Promise<T[]> {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      if (!tick()) {
+        reject(new Error("timed out: a PE is stuck (deadlock or lost wake-up); see --timeout"));
+      }
+    }, 100);
+  });
+  try {
+    return await Promise.race([Promise.all(finished), stuck]);
+  } finally {
+    clearInterval(timer);
   }
 }
 
-const rows = counts.unsynchronizedValues().map((lock, core) =>
-  exceptionFree(platform, (token) => ({ core, ...lock.borrow(token) }))
-);
-console.table(rows);
-const expectedInterrupts = opsPerCore / 100;
-const ok = rows.every((row) => row.ops === opsPerCore && row.interrupts === expectedInterrupts);
-console.log(ok ? "check: every per-core total is exact" : "check FAILED: a count was lost");
-if (!ok) Deno.exit(1);
+function printTable(results: Finished[], stats: SharedPerCpu): void {
+  console.log();
+  console.table(results.map(({ mpidr }, pe) => ({
+    PE: pe,
+    MPIDR_EL1: `0x${mpidr.toString(16)}`,
+    operations: stats.load(pe, STAT.OPS),
+    "IRQs taken": stats.load(pe, STAT.IRQS),
+    "lock acquisitions": stats.load(pe, STAT.LOCKS),
+    "lock waits": stats.load(pe, STAT.WAITS),
+    "ms waiting": (stats.load(pe, STAT.WAIT_US) / 1000).toFixed(1),
+  })));
+}
+
+/** Prints one line per check; returns how many failed. */
+function printChecks(
+  options: DemoOptions,
+  stats: SharedPerCpu,
+  histogram: Int32Array,
+  sentTo: Int32Array,
+  mutex: SpinMutex<Int32Array>,
+): number {
+  const peCount = stats.coreCount;
+  const ops = stats.values(STAT.OPS);
+  const irqs = stats.values(STAT.IRQS);
+  const locks = stats.values(STAT.LOCKS);
+  const sent = stats.sum(STAT.SENT);
+  const totalIrqs = stats.sum(STAT.IRQS);
+  const pes = [...Array(peCount).keys()];
+  const checks: [boolean, string][] = [
+    [
+      ops.every((n) => n === options.ops),
+      `every PE did ${options.ops} operations (per-core counters: ${ops.join(", ")})`,
+    ],
+    [
+      pes.every((pe) => histogram[2 * pe] === options.ops),
+      `the locked histogram counted every PE's operations exactly (${
+        pes.map((pe) => histogram[2 * pe]).join(", ")
+      })`,
+    ],
+    [
+      pes.every((pe) => irqs[pe] === sentTo[pe]),
+      `every SGI that became pending was taken once, on its PE (${sent} sent, ${totalIrqs} taken, ${
+        stats.sum(STAT.COALESCED)
+      } coalesced: sent while the previous one to that PE was still pending)`,
+    ],
+    [
+      pes.every((pe) => histogram[2 * pe + 1] === irqs[pe]),
+      `the locked histogram counted every handler's update exactly (${
+        pes.map((pe) => histogram[2 * pe + 1]).join(", ")
+      })`,
+    ],
+    [
+      histogram[2 * peCount] === peCount * options.ops + totalIrqs,
+      `the histogram total is ${peCount * options.ops + totalIrqs} (${
+        histogram[2 * peCount]
+      } counted under the lock)`,
+    ],
+    [
+      pes.every((pe) => locks[pe] === ops[pe]! + irqs[pe]!),
+      `every operation and every handler took the lock once (${locks.join(", ")})`,
+    ],
+    [stats.sum(STAT.UNEXPECTED) === 0, "no unexpected interrupt was taken"],
+    [!mutex.isLocked(), "the lock is free at the end"],
+  ];
+  console.log();
+  for (const [ok, text] of checks) console.log(`check ${ok ? "ok    " : "FAILED"}: ${text}`);
+  return checks.filter(([ok]) => !ok).length;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
