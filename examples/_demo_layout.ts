@@ -40,8 +40,13 @@ export function histogramLength(coreCount: number): number {
   return 2 * coreCount + 1;
 }
 
-/** Control words: how many PEs finished their operations, and the stop flag. */
-export const CONTROL = { DONE: 0, STOP: 1 } as const;
+/**
+ * Control words: how many PEs are ready to start (a start barrier, since
+ * Workers take a while to boot), how many finished their operations, and
+ * the stop flag.
+ */
+export const CONTROL = { READY: 0, DONE: 1, STOP: 2 } as const;
+export const CONTROL_COUNT = 3;
 
 /** What a PE Worker receives to start. */
 export interface PeSetup {

@@ -41,7 +41,7 @@ checks; exits 0 only if every total is exact.
 Options:
   --soc NAME         SoC preset to boot (default rk3399); --list shows them
   --cpus N           CPU count for --soc qemu-virt (default 4, 1 to 64)
-  --ops N            operations per PE (default 20000, 1 to 10000000)
+  --ops N            operations per PE (default 200000, 1 to 10000000)
   --ipi-rate N       SGIs PE 0 sends per 1000 of its operations (default 50, 0 to 1000)
   --timeout SECONDS  give up, and fail, after this long (default 60)
   --fault KIND       inject a fault to see the checks catch it: lost-update
@@ -71,7 +71,7 @@ export function parseDemoOptions(args: string[], socs: readonly string[]): DemoO
       options: {
         soc: { type: "string", default: "rk3399" },
         cpus: { type: "string", default: "4" },
-        ops: { type: "string", default: "20000" },
+        ops: { type: "string", default: "200000" },
         "ipi-rate": { type: "string", default: "50" },
         timeout: { type: "string", default: "60" },
         fault: { type: "string", default: "none" },

@@ -63,6 +63,15 @@ function runPe(setup: PeSetup): bigint {
   // once the vector is in.
   machine.daifClr(0b0010);
 
+  // Start together: without this, PE 0 could be done before the last Worker boots.
+  Atomics.add(control, CONTROL.READY, 1);
+  Atomics.notify(control, CONTROL.READY);
+  const startBy = performance.now() + setup.lockTimeoutMs;
+  for (let ready; (ready = Atomics.load(control, CONTROL.READY)) < machine.coreCount;) {
+    if (performance.now() > startBy) throw new Error(`only ${ready} PEs started in time`);
+    Atomics.wait(control, CONTROL.READY, ready, 50);
+  }
+
   const faulty = pe === 1 ? setup.fault : "none";
   let credit = 0;
   let target = 0;

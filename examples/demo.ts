@@ -13,6 +13,7 @@ import { AARCH64_PRESETS, Aarch64Machine } from "../platform/aarch64/mod.ts";
 import { type DemoOptions, parseDemoOptions, USAGE, UsageError } from "./_demo_options.ts";
 import {
   CONTROL,
+  CONTROL_COUNT,
   histogramLength,
   type PeReport,
   type PeSetup,
@@ -75,7 +76,7 @@ async function main(args: string[]): Promise<number> {
   const histogram = new Int32Array(new SharedArrayBuffer(4 * histogramLength(peCount)));
   const mutex = new SpinMutex(histogram);
   const sentTo = new Int32Array(new SharedArrayBuffer(4 * peCount));
-  const control = new Int32Array(new SharedArrayBuffer(8));
+  const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_COUNT));
   const deadline = performance.now() + options.timeoutSeconds * 1000;
 
   const workers: Worker[] = [];
