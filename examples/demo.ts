@@ -20,7 +20,7 @@ import {
   STAT,
   STAT_COUNT,
 } from "./_demo_layout.ts";
-import { Progress } from "./_demo_progress.ts";
+import { formatTable, Progress } from "./_demo_output.ts";
 
 const SOCS = [...Object.keys(AARCH64_PRESETS), "qemu-virt"];
 
@@ -166,7 +166,7 @@ async function runToEnd<T>(finished: Promise<T>[], tick: () => boolean): Promise
 
 function printTable(results: Finished[], stats: SharedPerCpu): void {
   console.log();
-  console.table(results.map(({ mpidr }, pe) => ({
+  console.log(formatTable(results.map(({ mpidr }, pe) => ({
     PE: pe,
     MPIDR_EL1: `0x${mpidr.toString(16)}`,
     operations: stats.load(pe, STAT.OPS),
@@ -174,7 +174,7 @@ function printTable(results: Finished[], stats: SharedPerCpu): void {
     "lock acquisitions": stats.load(pe, STAT.LOCKS),
     "lock waits": stats.load(pe, STAT.WAITS),
     "ms waiting": (stats.load(pe, STAT.WAIT_US) / 1000).toFixed(1),
-  })));
+  }))));
 }
 
 /** Prints one line per check; returns how many failed. */

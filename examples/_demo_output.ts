@@ -37,3 +37,23 @@ export class Progress {
     if (this.#terminal) Deno.stdout.writeSync(encoder.encode("\n"));
   }
 }
+
+/** Formats rows as an aligned text table: numeric columns right, others left. */
+export function formatTable(rows: Record<string, string | number>[]): string {
+  const columns = Object.keys(rows[0] ?? {});
+  const cells = rows.map((row) => columns.map((column) => String(row[column])));
+  const widths = columns.map((column, i) =>
+    Math.max(column.length, ...cells.map((line) => (line[i] as string).length))
+  );
+  const numeric = columns.map((_, i) =>
+    cells.every((line) => /^-?[\d.]+$/.test(line[i] as string))
+  );
+  const align = (text: string, i: number): string =>
+    numeric[i] ? text.padStart(widths[i] as number) : text.padEnd(widths[i] as number);
+  const lines = [
+    columns.map(align).join("  "),
+    widths.map((width) => "-".repeat(width)).join("  "),
+    ...cells.map((line) => line.map(align).join("  ")),
+  ];
+  return lines.join("\n");
+}
