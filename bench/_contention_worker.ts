@@ -1,34 +1,23 @@
 // Copyright 2026 the percpu authors. MIT license.
 /// <reference lib="deno.worker" />
 
-// One Worker of bench/contention.ts: on each command it runs one candidate
-// lock (lock -> plain increment -> unlock) until told to stop, and reports
-// how many operations it made.
+// One Worker of bench/contention.ts: each candidate is a lock that guards a
+// counter; an operation is lock -> plain increment -> unlock.
 
 import { type ExceptionFree, exceptionFree, SpinMutex } from "../mod.ts";
 import { MockPlatform } from "../platform/mock.ts";
-import { CONTROL, counterSlot, type Setup, slot } from "./_contention_layout.ts";
+import { type ContentionSetup, counterIndex, lockIndex } from "./_contention_layout.ts";
+import { type Candidate, MAX_WORKERS, serve } from "./_workers.ts";
 
-const { control, words, id, kinds, spins } = await new Promise<Setup>((resolve) => {
-  self.onmessage = (event: MessageEvent<Setup>) => resolve(event.data);
-});
-const core = id + 1; // core 0 is the main thread
-const platform = new MockPlatform({ cores: CONTROL.MAX_WORKERS + 1 });
-const i32 = new Int32Array(words);
-const ctl = new Int32Array(control);
 const BATCH = 64;
-
-interface Candidate {
-  /** Runs until told to stop; returns the number of operations. */
-  run(): number;
-}
 
 function increment(counter: Int32Array): void {
   // Plain, non-atomic read-increment-write: only the lock protects it.
   counter[0]!++;
 }
 
-function mutexCandidate(mutex: SpinMutex<Int32Array>, guards: boolean): Candidate {
+function mutexCandidate(mutex: SpinMutex<Int32Array>, guards: boolean, core: number): Candidate {
+  const platform = new MockPlatform({ cores: MAX_WORKERS + 1 });
   const batch = guards
     ? (token: ExceptionFree): void => {
       for (let i = 0; i < BATCH; i++) {
@@ -41,15 +30,13 @@ function mutexCandidate(mutex: SpinMutex<Int32Array>, guards: boolean): Candidat
       for (let i = 0; i < BATCH; i++) mutex.withLock(token, increment);
     };
   const section = (): void => exceptionFree(platform, batch);
-  return {
-    run(): number {
-      let ops = 0;
-      while (Atomics.load(ctl, CONTROL.STOP) === 0) {
-        platform.runOn(core, section);
-        ops += BATCH;
-      }
-      return ops;
-    },
+  return (stopped) => {
+    let ops = 0;
+    while (!stopped()) {
+      platform.runOn(core, section);
+      ops += BATCH;
+    }
+    return ops;
   };
 }
 
@@ -71,50 +58,30 @@ function futexCandidate(word: Int32Array, at: number, counter: Int32Array): Cand
       Atomics.notify(word, at, 1);
     }
   }
-  return {
-    run(): number {
-      let ops = 0;
-      while (Atomics.load(ctl, CONTROL.STOP) === 0) {
-        for (let i = 0; i < BATCH; i++) {
-          lock();
-          counter[0]!++;
-          unlock();
-        }
-        ops += BATCH;
+  return (stopped) => {
+    let ops = 0;
+    while (!stopped()) {
+      for (let i = 0; i < BATCH; i++) {
+        lock();
+        increment(counter);
+        unlock();
       }
-      return ops;
-    },
+      ops += BATCH;
+    }
+    return ops;
   };
 }
 
-const candidates: Candidate[] = [];
-kinds.forEach((kind, index) => {
-  const at = slot(index);
-  const counter = new Int32Array(words, counterSlot(index) * 4, 1);
-  if (kind === "futex") {
-    candidates.push(futexCandidate(i32, at, counter));
-    return;
-  }
-  const fair = kind.startsWith("fair");
-  const spin = spins[index] as number;
-  const mutex = new SpinMutex(counter, { buffer: words, byteOffset: at * 4, fair, spin });
-  candidates.push(mutexCandidate(mutex, kind.endsWith("guard")));
-});
-postMessage("ready");
-
-let seen = 0;
-for (;;) {
-  Atomics.wait(ctl, CONTROL.COMMAND, seen);
-  seen = Atomics.load(ctl, CONTROL.COMMAND);
-  if (seen < 0) break;
-  const candidate = Atomics.load(ctl, CONTROL.CANDIDATE);
-  if (id < Atomics.load(ctl, CONTROL.WORKERS)) {
-    Atomics.add(ctl, CONTROL.STARTED, 1);
-    while (Atomics.load(ctl, CONTROL.GO) !== seen) Atomics.pause();
-    const ops = (candidates[candidate] as Candidate).run();
-    Atomics.store(ctl, CONTROL.OPS + id, ops);
-    Atomics.add(ctl, CONTROL.DONE, 1);
-    Atomics.notify(ctl, CONTROL.DONE);
-  }
-}
-close();
+await serve<ContentionSetup>(({ words, kinds, spins }, id) =>
+  kinds.map((kind, index) => {
+    const counter = new Int32Array(words, counterIndex(index) * 4, 1);
+    if (kind === "futex") return futexCandidate(new Int32Array(words), lockIndex(index), counter);
+    const mutex = new SpinMutex(counter, {
+      buffer: words,
+      byteOffset: lockIndex(index) * 4,
+      fair: kind.startsWith("fair"),
+      spin: spins[index]!,
+    });
+    return mutexCandidate(mutex, kind.endsWith("-guard"), id + 1); // core 0 is the main thread
+  })
+);

@@ -311,10 +311,17 @@ export class LockWord {
     if (ticket < 0) return TIMED_OUT;
     const i32 = this.i32;
     const at = this.index + FAIR_SERVING;
-    let spins = spin;
+    // Only the next in line spins: the others cannot get the lock before it
+    // does, so they park at once and leave the CPUs to the holder and to it.
+    let spins = 0;
+    let next = false;
     for (let round = 1;; round++) {
       const serving = Atomics.load(i32, at);
       if (serving === ticket) break;
+      if (!next && ((ticket - serving) & TICKET_MASK) === 1) {
+        next = true;
+        spins = spin;
+      }
       if (spins > 0) {
         spins--;
         Atomics.pause();

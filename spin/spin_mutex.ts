@@ -38,10 +38,11 @@ export interface SpinMutexOptions {
   /**
    * How many times a waiting core checks the lock, with `Atomics.pause()`
    * between checks, before it parks in `Atomics.wait` until an unlock wakes
-   * it. `Infinity` never parks: pure spinning, for when every core has a CPU
-   * of its own, or where the agent cannot block (a browser's main thread).
+   * it; in a fair lock only the next core in line spins, the others park at
+   * once. `Infinity` never parks: pure spinning, for when every core has a
+   * CPU of its own, or where the agent cannot block (a browser's main thread).
    *
-   * @default {SpinMutex.DEFAULT_SPIN}
+   * @default {SpinMutex.DEFAULT_SPIN, or SpinMutex.DEFAULT_FAIR_SPIN when `fair`}
    */
   spin?: number;
   /**
@@ -268,19 +269,36 @@ export class SpinMutex<T> {
    */
   static readonly FAIR_BYTE_LENGTH: number = byteLengthOf(true);
   /**
-   * How many `Atomics.pause()` checks a waiter makes before it parks, unless
-   * `options.spin` says otherwise. Kept small: on a busy machine, parking
-   * soon beats spinning long (bench/contention.ts measures it).
+   * How many `Atomics.pause()` checks a waiter of a plain lock makes before
+   * it parks, unless `options.spin` says otherwise. Small on purpose: with
+   * more Workers than CPUs, parking at once frees a CPU for the holder, and
+   * bench/contention.ts measured 0 to 4 as the fastest.
    *
    * @example Usage
    * ```ts
    * import { SpinMutex } from "@percpu/percpu";
    * import assert from "node:assert/strict";
    *
-   * assert.ok(Number.isInteger(SpinMutex.DEFAULT_SPIN));
+   * assert.ok(SpinMutex.DEFAULT_SPIN < SpinMutex.DEFAULT_FAIR_SPIN);
    * ```
    */
-  static readonly DEFAULT_SPIN: number = 64;
+  static readonly DEFAULT_SPIN: number = 4;
+  /**
+   * How many `Atomics.pause()` checks the next waiter in line of a fair lock
+   * makes before it parks, unless `options.spin` says otherwise (the waiters
+   * behind it park at once). Large on purpose: a fair lock hands over to one
+   * particular waiter, and waking a parked one for every hand-over made the
+   * lock 10 to 20 times slower in bench/contention.ts.
+   *
+   * @example Usage
+   * ```ts
+   * import { SpinMutex } from "@percpu/percpu";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(SpinMutex.DEFAULT_FAIR_SPIN, 1024);
+   * ```
+   */
+  static readonly DEFAULT_FAIR_SPIN: number = 1024;
 
   #word: LockWord;
   #value: T;
@@ -351,7 +369,8 @@ export class SpinMutex<T> {
     const shared = buffer ?? new SharedArrayBuffer(byteLengthOf(fair));
     const offset = byteOffset ?? 0;
     checkOffset(shared, offset, fair, "create SpinMutex");
-    this.#spin = checkWaitOption(options.spin, "spin", SpinMutex.DEFAULT_SPIN, true);
+    const spin = fair ? SpinMutex.DEFAULT_FAIR_SPIN : SpinMutex.DEFAULT_SPIN;
+    this.#spin = checkWaitOption(options.spin, "spin", spin, true);
     this.#timeoutMs = checkWaitOption(options.timeoutMs, "timeoutMs", Infinity, false);
     const word = lockWordAt(shared, offset, fair);
     if (typeof word === "string") {

@@ -1,0 +1,196 @@
+// Copyright 2026 the percpu authors. MIT license.
+
+// The harness of the multi-Worker benches (contention.ts, per_cpu_counters.ts):
+// a pool of Workers that run one candidate at a time for a fixed time, all
+// started at once, and report how many operations each made. The main thread
+// interleaves candidates within each round and takes medians over rounds,
+// because this machine switches cost levels for seconds (bench/README.md).
+
+/** Indices of the control words, each on a cache line of its own. */
+const CONTROL = {
+  /** Round number of the current command; negative: exit. */
+  COMMAND: 0,
+  /** Which candidate to run, and how many Workers take part (ids below it). */
+  CANDIDATE: 1,
+  WORKERS: 2,
+  /** Workers that saw the command. */
+  STARTED: 3,
+  /** Set to the command number to start everyone at once. */
+  GO: 4,
+  /** Non-zero: stop. */
+  STOP: 32,
+  /** Workers that finished. */
+  DONE: 64,
+  /** Operations per Worker, from here. */
+  OPS: 96,
+  LENGTH: 128,
+} as const;
+
+/** The most Workers a pool can have. */
+export const MAX_WORKERS = 16;
+
+/** What every Worker receives first: its id, the control words, and the bench's own setup. */
+export interface WorkerSetup<S> {
+  id: number;
+  control: SharedArrayBuffer;
+  setup: S;
+}
+
+/** One candidate as a Worker runs it: operations until `stopped()` says so. */
+export type Candidate = (stopped: () => boolean) => number;
+
+/** A finished run of one candidate. */
+export interface Run {
+  /** Operations per Worker. */
+  perWorker: number[];
+  /** Total operations per second. */
+  opsPerSecond: number;
+  /** Fewest ÷ most operations per Worker (1 with one Worker). */
+  fairness: number;
+}
+
+/** Main side: Workers of one bench script. */
+export class WorkerPool {
+  #workers: Worker[] = [];
+  #ctl = new Int32Array(new SharedArrayBuffer(CONTROL.LENGTH * 4));
+  #command = 0;
+
+  /** Starts `count` Workers of `module` and sends each `setup`; resolves when all are ready. */
+  static async start<S>(module: URL, count: number, setup: S): Promise<WorkerPool> {
+    const pool = new WorkerPool();
+    try {
+      for (let id = 0; id < count; id++) {
+        const worker = new Worker(module, { type: "module" });
+        pool.#workers.push(worker);
+        await new Promise((resolve, reject) => {
+          worker.onmessage = resolve;
+          worker.onerror = (event) => {
+            event.preventDefault();
+            reject(new Error(`Cannot start Worker ${id}: ${event.message}`));
+          };
+          const message: WorkerSetup<S> = {
+            id,
+            control: pool.#ctl.buffer as SharedArrayBuffer,
+            setup,
+          };
+          worker.postMessage(message);
+        });
+      }
+    } catch (error) {
+      pool.close();
+      throw error;
+    }
+    return pool;
+  }
+
+  /** Runs `candidate` on the first `workers` Workers for about `ms` milliseconds. */
+  async run(candidate: number, workers: number, ms: number): Promise<Run> {
+    const ctl = this.#ctl;
+    const command = ++this.#command;
+    Atomics.store(ctl, CONTROL.CANDIDATE, candidate);
+    Atomics.store(ctl, CONTROL.WORKERS, workers);
+    Atomics.store(ctl, CONTROL.STARTED, 0);
+    Atomics.store(ctl, CONTROL.DONE, 0);
+    Atomics.store(ctl, CONTROL.STOP, 0);
+    Atomics.store(ctl, CONTROL.COMMAND, command);
+    Atomics.notify(ctl, CONTROL.COMMAND);
+    const deadline = performance.now() + 10_000;
+    while (Atomics.load(ctl, CONTROL.STARTED) < workers) {
+      if (performance.now() > deadline) throw new Error("Cannot run as a Worker did not start");
+      await delay(1);
+    }
+    const start = performance.now();
+    Atomics.store(ctl, CONTROL.GO, command);
+    await delay(ms);
+    Atomics.store(ctl, CONTROL.STOP, 1);
+    const seconds = (performance.now() - start) / 1000;
+    for (let done = Atomics.load(ctl, CONTROL.DONE); done < workers;) {
+      const wait = Atomics.waitAsync(ctl, CONTROL.DONE, done, 10_000);
+      if (wait.async && await wait.value === "timed-out") {
+        throw new Error("Cannot finish the run as a Worker did not stop within 10 s");
+      }
+      done = Atomics.load(ctl, CONTROL.DONE);
+    }
+    const perWorker = Array.from(
+      { length: workers },
+      (_, id) => Atomics.load(ctl, CONTROL.OPS + id),
+    );
+    const total = perWorker.reduce((a, b) => a + b, 0);
+    return {
+      perWorker,
+      opsPerSecond: total / seconds,
+      fairness: Math.min(...perWorker) / Math.max(...perWorker),
+    };
+  }
+
+  /** Stops and terminates every Worker. */
+  close(): void {
+    Atomics.store(this.#ctl, CONTROL.COMMAND, -1);
+    Atomics.notify(this.#ctl, CONTROL.COMMAND);
+    for (const worker of this.#workers) worker.terminate();
+  }
+}
+
+/**
+ * Worker side: receives the setup, builds the candidates with `prepare`,
+ * then runs commands until the pool closes.
+ */
+export async function serve<S>(
+  prepare: (setup: S, id: number) => Candidate[],
+): Promise<void> {
+  const scope = globalThis as unknown as {
+    onmessage: ((event: MessageEvent) => void) | null;
+    postMessage(message: unknown): void;
+    close(): void;
+  };
+  const { id, control, setup } = await new Promise<WorkerSetup<S>>((resolve) => {
+    scope.onmessage = (event) => resolve(event.data);
+  });
+  const ctl = new Int32Array(control);
+  const candidates = prepare(setup, id);
+  const stopped = (): boolean => Atomics.load(ctl, CONTROL.STOP) !== 0;
+  scope.postMessage("ready");
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, CONTROL.COMMAND, seen);
+    seen = Atomics.load(ctl, CONTROL.COMMAND);
+    if (seen < 0) break;
+    if (id >= Atomics.load(ctl, CONTROL.WORKERS)) continue;
+    const candidate = candidates[Atomics.load(ctl, CONTROL.CANDIDATE)] as Candidate;
+    Atomics.add(ctl, CONTROL.STARTED, 1);
+    while (Atomics.load(ctl, CONTROL.GO) !== seen) Atomics.pause();
+    Atomics.store(ctl, CONTROL.OPS + id, candidate(stopped));
+    Atomics.add(ctl, CONTROL.DONE, 1);
+    Atomics.notify(ctl, CONTROL.DONE);
+  }
+  scope.close();
+}
+
+/** The median of `values`. */
+export function median(values: number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Parses `--rounds`, `--ms` and `--workers` the same way in every script. */
+export function parseRoundOptions(
+  values: { rounds: string; ms: string; workers: string },
+): { rounds: number; ms: number; workerCounts: number[] } {
+  const rounds = Number(values.rounds);
+  const ms = Number(values.ms);
+  const workerCounts = values.workers.split(",").map(Number);
+  if (
+    !Number.isInteger(rounds) || rounds < 1 || !(ms > 0) ||
+    workerCounts.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+  ) {
+    throw new RangeError(
+      `Cannot run the bench as '--rounds' must be a positive integer, '--ms' positive and '--workers' from 1 to ${MAX_WORKERS}: current values are ${values.rounds}, ${values.ms}, ${values.workers}`,
+    );
+  }
+  return { rounds, ms, workerCounts };
+}
+
+function delay(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
