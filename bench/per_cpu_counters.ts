@@ -1,0 +1,102 @@
+// Copyright 2026 the percpu authors. MIT license.
+
+// Counting events from several Workers: one shared Atomics.add counter (the
+// baseline), per-core slots side by side (false sharing), and SharedPerCpu's
+// per-core slots padded to 128 bytes, at 1, 2 and 4 Workers. Prints counts
+// per second and the ratio to the shared counter in the same round (medians
+// over rounds), and checks that every total is exact (exit code 1 if not).
+//
+//   deno run -A bench/per_cpu_counters.ts [--rounds 5] [--ms 150] [--workers 1,2,4]
+
+import { parseArgs } from "node:util";
+import { SharedPerCpu } from "../mod.ts";
+import { MockPlatform } from "../platform/mock.ts";
+import type { CountersSetup } from "./_per_cpu_counters_worker.ts";
+import { MAX_WORKERS, median, parseRoundOptions, WorkerPool } from "./_workers.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "5" },
+    ms: { type: "string", default: "150" },
+    workers: { type: "string", default: "1,2,4" },
+  },
+});
+const { rounds, ms, workerCounts } = parseRoundOptions(values);
+
+const labels = [
+  "one shared counter, Atomics.add",
+  "adjacent Int32 slots, Atomics.add",
+  "adjacent Int32 slots, plain owner write",
+  "SharedPerCpu.add() (padded, plain owner write)",
+  "SharedPerCpu slot, Atomics.add (padded)",
+  "SharedPerCpu.get() once, then plain slot[0]++ (padded)",
+];
+const words = new Int32Array(new SharedArrayBuffer((MAX_WORKERS + 1) * 4));
+const counters = new SharedPerCpu(new MockPlatform({ cores: MAX_WORKERS + 1 }));
+const setup: CountersSetup = {
+  words: words.buffer as SharedArrayBuffer,
+  perCpu: counters.handle,
+};
+
+/** The counters candidate `k` writes, one per slot. */
+function snapshot(k: number): number[] {
+  if (k === 0) return [Atomics.load(words, 0)];
+  if (k <= 2) return Array.from(words.subarray(1), (_, i) => Atomics.load(words, i + 1));
+  return counters.values();
+}
+
+/** How much was counted between two snapshots; each slot wraps like an Int32. */
+function counted(before: number[], after: number[]): number {
+  return after.reduce((sum, value, i) => sum + ((value - before[i]!) >>> 0), 0);
+}
+
+const pool = await WorkerPool.start(
+  new URL("./_per_cpu_counters_worker.ts", import.meta.url),
+  Math.max(...workerCounts),
+  setup,
+);
+try {
+  const rates = new Map(workerCounts.map((n) => [n, labels.map(() => [] as number[])]));
+  const ratios = new Map(workerCounts.map((n) => [n, labels.map(() => [] as number[])]));
+  for (let round = 0; round < rounds; round++) {
+    for (const n of workerCounts) {
+      const thisRound: number[] = [];
+      for (let i = 0; i < labels.length; i++) {
+        const k = (i + round) % labels.length;
+        const before = snapshot(k);
+        const run = await pool.run(k, n, ms);
+        const ops = run.perWorker.reduce((a, b) => a + b, 0);
+        const seen = counted(before, snapshot(k));
+        if (seen !== ops) {
+          console.error(`check FAILED: ${labels[k]} with ${n} Workers counted ${seen} for ${ops}`);
+          Deno.exit(1);
+        }
+        thisRound[k] = run.opsPerSecond;
+        rates.get(n)![k]!.push(run.opsPerSecond);
+      }
+      thisRound.forEach((rate, k) => ratios.get(n)![k]!.push(rate / thisRound[0]!));
+    }
+    console.error(`round ${round + 1} of ${rounds} done`);
+  }
+  console.log(
+    `${
+      new Date().toISOString().slice(0, 10)
+    }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${rounds} rounds of ${ms} ms, medians (lowest … highest ratio)`,
+  );
+  console.log("| Workers | counter | M counts/s | vs one shared counter, same round |");
+  console.log("| --- | --- | --- | --- |");
+  for (const n of workerCounts) {
+    labels.forEach((label, k) => {
+      const ratio = ratios.get(n)![k]!;
+      console.log(
+        `| ${n} | ${label} | ${(median(rates.get(n)![k]!) / 1e6).toFixed(1)} | ${
+          median(ratio).toFixed(2)
+        }× (${Math.min(...ratio).toFixed(2)} … ${Math.max(...ratio).toFixed(2)}) |`,
+      );
+    });
+  }
+  console.log("check: every total was exact");
+} finally {
+  pool.close();
+}
