@@ -7,9 +7,13 @@
 //   deno bench bench/spin_mutex_bench.ts
 //   deno bench --v8-flags=--harmony-struct bench/spin_mutex_bench.ts
 //
-// Each entry does ROUNDS lock/unlock pairs in one exceptionFree section, so
-// the section's own cost (bench/mask_bench.ts) is spread thin; the second
-// group has one pair per section, as most code does.
+// The first group does ROUNDS lock/unlock pairs in one exceptionFree section,
+// so that the section's own cost (bench/mask_bench.ts) is spread thin; the
+// second has one pair per section, as most code does. `using` entries show
+// what V8's explicit resource management costs by itself (about 100 ns in
+// V8 15), not the lock. For steady ratios run it several times:
+//
+//   deno run --allow-run --allow-read bench/ratios.ts --runs 7 bench/spin_mutex_bench.ts
 
 import { exceptionFree, SpinMutex } from "../mod.ts";
 import { MockPlatform } from "../platform/mock.ts";
@@ -21,14 +25,12 @@ const counter = new Int32Array(new SharedArrayBuffer(4));
 const plain = new SpinMutex(counter);
 const fair = new SpinMutex(counter, { fair: true });
 
-interface NativeMutexApi {
-  Mutex: new () => object;
-  // deno-lint-ignore no-explicit-any
-  lock(mutex: object, fn: () => any): any;
+/** V8's native mutex (`--v8-flags=--harmony-struct`), when this Deno has it. */
+interface NativeMutex {
+  new (): object;
+  lock<R>(mutex: object, fn: () => R): R;
 }
-const native = (Atomics as unknown as { Mutex?: unknown }).Mutex === undefined
-  ? undefined
-  : Atomics as unknown as { Mutex: NativeMutexApi["Mutex"] } & NativeMutexApi;
+const native = (Atomics as unknown as { Mutex?: NativeMutex }).Mutex;
 
 Deno.bench({
   group: "lock + unlock, uncontended",
@@ -96,7 +98,7 @@ Deno.bench({
 });
 
 if (native !== undefined) {
-  const mutex = new native.Mutex();
+  const mutex = new native();
   Deno.bench({
     group: "lock + unlock, uncontended",
     name: "V8 Atomics.Mutex.lock()",
@@ -120,6 +122,26 @@ Deno.bench({
         floor[1]!++;
         Atomics.store(floor, 0, 0);
       }
+    });
+  },
+});
+
+Deno.bench({
+  group: "one lock per section",
+  name: "exceptionFree() + withLock()",
+  fn: () => {
+    exceptionFree(platform, (token) => plain.withLock(token, increment));
+  },
+});
+
+Deno.bench({
+  group: "one lock per section",
+  name: "exceptionFree() + lock() + unlock()",
+  fn: () => {
+    exceptionFree(platform, (token) => {
+      const guard = plain.lock(token);
+      guard.value[0]!++;
+      guard.unlock();
     });
   },
 });

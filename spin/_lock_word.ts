@@ -108,13 +108,14 @@ export class LockWord {
 
   /**
    * Records that this agent now holds the lock, on `core`, for a hold that
-   * no section watches (`withLock`); returns the hold's generation.
+   * the section watch `watch` checks (`NO_WATCH` for `withLock`, which
+   * cannot outlive its section); returns the hold's generation.
    */
-  hold(core: number): number {
+  hold(core: number, watch: number): number {
     const generation = this.generation = (this.generation + 1) & GENERATION_MASK;
     this.held = generation;
     this.core = core;
-    this.heldWatch = NO_WATCH;
+    this.heldWatch = watch;
     return generation;
   }
 
@@ -132,11 +133,12 @@ export class LockWord {
 
   /** Takes the lock for `core` if it is free now; never waits. */
   tryAcquire(core: number): boolean {
-    if (this.fair) return this.#tryAcquireFair(core);
     // SAFETY: moving the word 0 -> owner is the only way in, and it succeeds
     // for one agent at a time; nobody else writes the guarded data until
     // release() moves the word back to 0.
-    return Atomics.compareExchange(this.i32, this.index, 0, ownerValue(core)) === 0;
+    return this.fair
+      ? tryAcquireFair(this, core)
+      : Atomics.compareExchange(this.i32, this.index, 0, (core + 1) << OWNER_SHIFT) === 0;
   }
 
   /**
@@ -294,18 +296,6 @@ export class LockWord {
     }
   }
 
-  #tryAcquireFair(core: number): boolean {
-    const i32 = this.i32;
-    const index = this.index;
-    const serving = Atomics.load(i32, index + FAIR_SERVING);
-    const next = (serving + 1) & TICKET_MASK;
-    // SAFETY: the ticket equal to `serving` is the one that may hold the
-    // lock, and the exchange hands it out only if no one holds a ticket.
-    if (Atomics.compareExchange(i32, index + FAIR_NEXT, serving, next) !== serving) return false;
-    Atomics.store(i32, index + FAIR_OWNER, core + 1);
-    return true;
-  }
-
   #acquireFair(core: number, spin: number, deadline: number): boolean {
     const ticket = this.#takeTicket(spin, deadline);
     if (ticket < 0) return TIMED_OUT;
@@ -422,6 +412,18 @@ export class LockWord {
     }
     if (Atomics.load(i32, index + FAIR_PARKED) !== 0) Atomics.notify(i32, index + FAIR_SERVING);
   }
+}
+
+function tryAcquireFair(word: LockWord, core: number): boolean {
+  const i32 = word.i32;
+  const index = word.index;
+  const serving = Atomics.load(i32, index + FAIR_SERVING);
+  const next = (serving + 1) & TICKET_MASK;
+  // SAFETY: the ticket equal to `serving` is the one that may hold the
+  // lock, and the exchange hands it out only if no one holds a ticket.
+  if (Atomics.compareExchange(i32, index + FAIR_NEXT, serving, next) !== serving) return false;
+  Atomics.store(i32, index + FAIR_OWNER, core + 1);
+  return true;
 }
 
 function throwForced(core: number): never {

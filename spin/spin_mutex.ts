@@ -2,7 +2,14 @@
 
 import { describe } from "../percpu/_describe.ts";
 import { ExceptionFree, type Synchronous } from "../percpu/exception_free.ts";
-import { byteLengthOf, type LockWord, lockWordAt, MAX_CORE, NOT_HELD } from "./_lock_word.ts";
+import {
+  byteLengthOf,
+  type LockWord,
+  lockWordAt,
+  MAX_CORE,
+  NO_WATCH,
+  NOT_HELD,
+} from "./_lock_word.ts";
 import { holdGuard, type SpinMutexGuard } from "./spin_mutex_guard.ts";
 
 /**
@@ -587,7 +594,7 @@ export class SpinMutex<T> {
     if (!word.tryAcquire(core)) this.#wait(word, core);
     // No guard object: the hold cannot outlive this call, which ends before
     // the section does.
-    const generation = word.hold(core);
+    const generation = word.hold(core, NO_WATCH);
     let result: R;
     try {
       result = fn(this.#value);

@@ -55,8 +55,14 @@ export class LeakedGuardError extends Error {
 // Only this module has the key, so `new SpinMutexGuard(...)` elsewhere fails
 // at run time, whatever the caller's types say.
 const KEY = Symbol("SpinMutexGuard");
-// Set in SpinMutexGuard's static block, which can reach its private constructor.
-let newGuard: <T>(word: LockWord, value: T, generation: number) => SpinMutexGuard<T>;
+/**
+ * Records that `token` took the lock `word` on `token.core` and returns the
+ * guard; makes sure the section of `token` checks for it at its end.
+ *
+ * Internal to spin/: `SpinMutex` calls it right after acquiring. Set in
+ * SpinMutexGuard's static block, which can reach the private constructor.
+ */
+export let holdGuard: <T>(word: LockWord, token: ExceptionFree, value: T) => SpinMutexGuard<T>;
 
 /**
  * Proof that the caller holds a `SpinMutex`, and access to its value; only
@@ -88,8 +94,12 @@ let newGuard: <T>(word: LockWord, value: T, generation: number) => SpinMutexGuar
  */
 export class SpinMutexGuard<T> {
   static {
-    newGuard = <T>(word: LockWord, value: T, generation: number) =>
-      new SpinMutexGuard(KEY, word, value, generation);
+    holdGuard = <T>(word: LockWord, token: ExceptionFree, value: T) => {
+      // One watch per section and lock, not one per lock() call: lock and
+      // unlock stay free of allocations beyond the guard.
+      if (word.watching !== token) watchSection(word, token);
+      return new SpinMutexGuard(KEY, word, value, word.hold(token.core, word.watchId));
+    };
   }
 
   #word: LockWord;
@@ -97,11 +107,7 @@ export class SpinMutexGuard<T> {
   #generation: number;
 
   private constructor(key: symbol, word: LockWord, value: T, generation: number) {
-    if (key !== KEY) {
-      throw new TypeError(
-        "Cannot construct SpinMutexGuard: guards come only from SpinMutex.lock() and tryLock()",
-      );
-    }
+    if (key !== KEY) throwForgedGuard();
     this.#word = word;
     this.#value = value;
     this.#generation = generation;
@@ -192,23 +198,19 @@ export class SpinMutexGuard<T> {
   }
 }
 
-/**
- * Records that `token` took the lock `word` on `token.core` and returns the
- * guard; makes sure the section of `token` checks for it at its end.
- *
- * Internal to spin/: `SpinMutex` calls it right after acquiring.
- */
-export function holdGuard<T>(word: LockWord, token: ExceptionFree, value: T): SpinMutexGuard<T> {
-  const generation = word.hold(token.core);
-  // One watch per section and lock, not one per lock() call: lock and
-  // unlock stay free of allocations beyond the guard.
-  if (word.watching !== token) {
-    const id = word.watchId = (word.watchId + 1) & GENERATION_MASK;
-    token.defer(new SectionWatch(word, token, id));
-    word.watching = token;
-  }
-  word.heldWatch = word.watchId;
-  return newGuard(word, value, generation);
+// Out of line, as everything cold on the lock() path: V8 inlines lock() into
+// its caller only while lock() stays small, and only then can it avoid
+// allocating the guard at all.
+function watchSection(word: LockWord, token: ExceptionFree): void {
+  const id = word.watchId = (word.watchId + 1) & GENERATION_MASK;
+  token.defer(new SectionWatch(word, token, id));
+  word.watching = token;
+}
+
+function throwForgedGuard(): never {
+  throw new TypeError(
+    "Cannot construct SpinMutexGuard: guards come only from SpinMutex.lock() and tryLock()",
+  );
 }
 
 /** At the end of a section, releases a guard its token still holds on one lock. */
