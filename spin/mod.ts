@@ -19,7 +19,7 @@
  *   platform.runOn(core, () =>
  *     exceptionFree(platform, (token) => {
  *       using guard = mutex.lock(token);
- *       guard.value[0] += 1;
+ *       guard.value[0]! += 1;
  *     })
  *   );
  * }

@@ -240,7 +240,7 @@ export class LockTimeoutError extends Error {
  * const counter = new Int32Array(new SharedArrayBuffer(4));
  * const mutex = new SpinMutex(counter);
  * function increment(): void {
- *   exceptionFree(platform, (token) => mutex.withLock(token, (c) => c[0]++));
+ *   exceptionFree(platform, (token) => mutex.withLock(token, (c) => c[0]!++));
  * }
  * increment();
  * platform.runOn(1, increment);
@@ -339,7 +339,7 @@ export class SpinMutex<T> {
    * const mutex = new SpinMutex(counter, { buffer, byteOffset: 0, timeoutMs: 1000 });
    * exceptionFree(new MockPlatform({ cores: 1 }), (token) => {
    *   using guard = mutex.lock(token);
-   *   guard.value[0] += 1;
+   *   guard.value[0]! += 1;
    * });
    * assert.equal(counter[0], 1);
    * ```
@@ -686,7 +686,7 @@ export class SpinMutex<T> {
    *
    * const mutex = new SpinMutex(new Int32Array(new SharedArrayBuffer(4)));
    * await mutex.waitUnlocked({ signal: AbortSignal.timeout(1000) });
-   * exceptionFree(new MockPlatform({ cores: 1 }), (token) => mutex.withLock(token, (c) => c[0]++));
+   * exceptionFree(new MockPlatform({ cores: 1 }), (token) => mutex.withLock(token, (c) => c[0]!++));
    * assert.equal(mutex.isLocked(), false);
    * ```
    */

@@ -131,7 +131,7 @@ export class SpinMutexGuard<T> {
    * const mutex = new SpinMutex(counter);
    * exceptionFree(new MockPlatform({ cores: 1 }), (token) => {
    *   using guard = mutex.lock(token);
-   *   guard.value[0] += 1;
+   *   guard.value[0]! += 1;
    * });
    * assert.equal(counter[0], 1);
    * ```
