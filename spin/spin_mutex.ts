@@ -137,6 +137,16 @@ export class DeadlockError extends Error {
   }
 }
 
+/** What a {@linkcode LockTimeoutError} reports. */
+export interface LockTimeout {
+  /** The core that held the lock when the wait ended, or `undefined` if none was recorded. */
+  ownerCore: number | undefined;
+  /** The core that waited. */
+  core: number;
+  /** How long it waited, in milliseconds. */
+  timeoutMs: number;
+}
+
 /**
  * Thrown by {@linkcode SpinMutex.lock} when the lock stayed taken for the
  * whole `timeoutMs`; nothing was taken. If its owner died, a survivor can
@@ -147,13 +157,13 @@ export class DeadlockError extends Error {
  * import { LockTimeoutError } from "@percpu/percpu";
  * import assert from "node:assert/strict";
  *
- * const error = new LockTimeoutError(3, 0, 100);
+ * const error = new LockTimeoutError({ ownerCore: 3, core: 0, timeoutMs: 100 });
  * assert.equal(error.name, "LockTimeoutError");
  * assert.equal(error.ownerCore, 3);
  * assert.match(error.message, /core 3 held it/);
  * ```
  */
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends Error implements LockTimeout {
   /** The core that held the lock when the wait ended, if one was recorded. */
   readonly ownerCore: number | undefined;
   /** The core that waited. */
@@ -164,9 +174,7 @@ export class LockTimeoutError extends Error {
   /**
    * Creates the error.
    *
-   * @param ownerCore The core that held the lock, or `undefined` if none was recorded.
-   * @param core The core that waited.
-   * @param timeoutMs How long it waited, in milliseconds.
+   * @param timeout Who held the lock, who waited, and for how long.
    * @param options The standard `ErrorOptions` (`cause`).
    *
    * @example Usage
@@ -174,16 +182,12 @@ export class LockTimeoutError extends Error {
    * import { LockTimeoutError } from "@percpu/percpu";
    * import assert from "node:assert/strict";
    *
-   * const error = new LockTimeoutError(undefined, 1, 50);
-   * assert.equal(error.ownerCore, undefined);
+   * const error = new LockTimeoutError({ ownerCore: undefined, core: 1, timeoutMs: 50 });
+   * assert.match(error.message, /other cores kept it busy/);
    * ```
    */
-  constructor(
-    ownerCore: number | undefined,
-    core: number,
-    timeoutMs: number,
-    options?: ErrorOptions,
-  ) {
+  constructor(timeout: LockTimeout, options?: ErrorOptions) {
+    const { ownerCore, core, timeoutMs } = timeout;
     const holder = ownerCore === undefined
       ? "other cores kept it busy"
       : `core ${ownerCore} held it`;
@@ -707,7 +711,11 @@ export class SpinMutex<T> {
   #wait(word: LockWord, core: number): void {
     if (word.held !== NOT_HELD) throw new DeadlockError(word.core, core);
     if (!word.acquire(core, this.#spin, this.#timeoutMs)) {
-      throw new LockTimeoutError(word.ownerCore(), core, this.#timeoutMs);
+      throw new LockTimeoutError({
+        ownerCore: word.ownerCore(),
+        core,
+        timeoutMs: this.#timeoutMs,
+      });
     }
   }
 }

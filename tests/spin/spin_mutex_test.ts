@@ -788,7 +788,7 @@ Deno.test("SpinMutex.waitUnlocked() rejects with TypeError for a signal that is 
 });
 
 Deno.test("LockTimeoutError and DeadlockError carry the cores they name", () => {
-  const timeout = new LockTimeoutError(3, 1, 250, { cause: "x" });
+  const timeout = new LockTimeoutError({ ownerCore: 3, core: 1, timeoutMs: 250 }, { cause: "x" });
   assert.equal(timeout.name, "LockTimeoutError");
   assert.deepEqual([timeout.ownerCore, timeout.core, timeout.timeoutMs, timeout.cause], [
     3,
@@ -801,7 +801,7 @@ Deno.test("LockTimeoutError and DeadlockError carry the cores they name", () => 
     "Cannot lock SpinMutex on core 1 as core 3 held it for the whole timeout of 250 ms: if its owner died, recover it with forceUnlock()",
   );
   assert.equal(
-    new LockTimeoutError(undefined, 0, 5).message,
+    new LockTimeoutError({ ownerCore: undefined, core: 0, timeoutMs: 5 }).message,
     "Cannot lock SpinMutex on core 0 as other cores kept it busy for the whole timeout of 5 ms: if its owner died, recover it with forceUnlock()",
   );
   const deadlock = new DeadlockError(2, 0);
