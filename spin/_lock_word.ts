@@ -138,7 +138,7 @@ export class LockWord {
     // release() moves the word back to 0.
     return this.fair
       ? tryAcquireFair(this, core)
-      : Atomics.compareExchange(this.i32, this.index, 0, (core + 1) << OWNER_SHIFT) === 0;
+      : Atomics.compareExchange(this.i32, this.index, 0, ownerValue(core)) === 0;
   }
 
   /**
@@ -303,7 +303,8 @@ export class LockWord {
     const at = this.index + FAIR_SERVING;
     // Only the next in line spins: the others cannot get the lock before it
     // does, so they park at once and leave the CPUs to the holder and to it.
-    let spins = 0;
+    // A pure spinner (spin: Infinity) never parks, wherever it is in line.
+    let spins = spin === Infinity ? Infinity : 0;
     let next = false;
     for (let round = 1;; round++) {
       const serving = Atomics.load(i32, at);

@@ -46,8 +46,9 @@ export interface SpinMutexOptions {
    * How many times a waiting core checks the lock, with `Atomics.pause()`
    * between checks, before it parks in `Atomics.wait` until an unlock wakes
    * it; in a fair lock only the next core in line spins, the others park at
-   * once. `Infinity` never parks: pure spinning, for when every core has a
-   * CPU of its own, or where the agent cannot block (a browser's main thread).
+   * once. `Infinity` never parks, in either kind of lock: pure spinning, for
+   * when every core has a CPU of its own, or where the agent cannot block (a
+   * browser's main thread).
    *
    * @default {SpinMutex.DEFAULT_SPIN, or SpinMutex.DEFAULT_FAIR_SPIN when `fair`}
    */

@@ -112,6 +112,28 @@ Deno.test("SpinMutex keeps a plain counter exact with 4 Workers x 50 000 increme
   }
 });
 
+Deno.test("SpinMutex with fair: true and spin: Infinity keeps a counter exact with a Worker per CPU", async () => {
+  // A ticket lock that never parks hands each turn to one particular waiter;
+  // with more Workers than CPUs that waiter is often descheduled, so this
+  // mode is for a CPU per Worker, as here.
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const mutex = new SpinMutex(counter, { fair: true, spin: Infinity });
+  await withWorkers(2, (workers) =>
+    Promise.all(workers.map((worker, i) =>
+      worker.run({
+        job: "count",
+        handle: mutex.handle,
+        counter: counter.buffer as SharedArrayBuffer,
+        ops: 20_000,
+        guards: i === 0,
+        flags: flags().buffer as SharedArrayBuffer,
+        spin: Infinity,
+      })
+    )));
+  assert.equal(counter[0], 40_000);
+  assert.equal(mutex.isLocked(), false);
+});
+
 Deno.test("SpinMutex with fair: true serves waiters in the order they queued", async () => {
   const log = new Int32Array(new SharedArrayBuffer(4 * 8)); // [count, cores...]
   const mutex = new SpinMutex(log, { fair: true });
