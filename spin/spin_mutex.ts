@@ -206,7 +206,7 @@ export class LockTimeoutError extends Error implements LockTimeout {
 /**
  * A mutual-exclusion lock whose lock word lives in a `SharedArrayBuffer`, so
  * that Workers share it, and that only a core with exceptions masked can
- * take: the crate's `spin::mutex::SpinMutex` behind an `ExceptionFree` token.
+ * take: `lock` asks for the `ExceptionFree` token of the caller's section.
  *
  * Because `lock` needs a token, an exception handler can never find its own
  * core holding the lock: the core was masked all the while it held it. The

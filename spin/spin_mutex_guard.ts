@@ -55,6 +55,7 @@ export class LeakedGuardError extends Error {
 // Only this module has the key, so `new SpinMutexGuard(...)` elsewhere fails
 // at run time, whatever the caller's types say.
 const KEY = Symbol("SpinMutexGuard");
+
 /**
  * Records that `token` took the lock `word` on `token.core` and returns the
  * guard; makes sure the section of `token` checks for it at its end.
@@ -66,7 +67,7 @@ export let holdGuard: <T>(word: LockWord, token: ExceptionFree, value: T) => Spi
 
 /**
  * Proof that the caller holds a `SpinMutex`, and access to its value; only
- * `SpinMutex.lock`, `tryLock` and `withLock` create guards.
+ * `SpinMutex.lock` and `tryLock` create guards (`withLock` needs none).
  *
  * Release it with {@linkcode SpinMutexGuard.unlock}, or declare it with
  * `using` so that it is released when the block ends, also by an exception.
