@@ -22,9 +22,10 @@ export type Job =
       flags: SharedArrayBuffer;
     }
     | {
-      /** Lock; set flags[0] = 1; wait until flags[1] != 0; unlock. */
+      /** Lock; set flags[0] = 1; wait until flags[1] != 0, then `lingerMs` more; unlock. */
       job: "hold";
       flags: SharedArrayBuffer;
+      lingerMs?: number;
     }
     | {
       /** Set flags[1] = 1; wait until flags[0] != 0; lock; append the core to log; unlock. */
@@ -88,6 +89,7 @@ function run(job: Job): Reply {
         Atomics.store(flags, 0, 1);
         Atomics.notify(flags, 0);
         while (Atomics.load(flags, 1) === 0) Atomics.wait(flags, 1, 0);
+        if (job.lingerMs !== undefined) Atomics.wait(flags, 0, 1, job.lingerMs);
       });
       return { timeoutOwners };
     }

@@ -183,18 +183,21 @@ for (const [name, options] of [MODES[0]!, MODES[2]!]) {
         job: "hold",
         handle: mutex.handle,
         flags: hold.buffer as SharedArrayBuffer,
+        lingerMs: 50,
       });
       await until(() => Atomics.load(hold, 0) === 1, "the Worker holds the lock");
-      exceptionFree(platform, (token) => {
+      const waited = exceptionFree(platform, (token) => {
         // Held by another agent: tryLock says no, and nothing is a deadlock.
         assert.equal(mutex.tryLock(token), undefined);
-        // Let the Worker release while this thread waits in lock().
-        setTimeout(() => {}, 0);
+        // The Worker releases 50 ms after this signal, while lock() waits.
+        const start = performance.now();
         Atomics.store(hold, 1, 1);
         Atomics.notify(hold, 1);
         using guard = mutex.lock(token);
         assert.equal(guard.value, 0);
+        return performance.now() - start;
       });
+      assert.ok(waited >= 49, `lock() waited ${waited} ms for the Worker's release`);
       await done;
     });
     assert.equal(mutex.isLocked(), false);
