@@ -3,7 +3,7 @@
 // The cost of masking, as ratios to a bare call of the same callback.
 // Run with `deno task bench`; figures are in bench/README.md.
 
-import { type ExceptionFree, exceptionFree, ExceptionLock, PerCpu } from "../mod.ts";
+import { type ExceptionFree, exceptionFree, ExceptionLock, PerCpu, type Platform } from "../mod.ts";
 import { MockPlatform } from "../platform/mock.ts";
 import { Aarch64Machine } from "../platform/aarch64/mod.ts";
 
@@ -27,6 +27,17 @@ Deno.bench({
   baseline: true,
   fn: () => {
     body(heldToken);
+  },
+});
+
+// What exceptionFree() itself costs: a platform whose mask and restore do nothing.
+const noop: Platform = { coreCount: 1, coreIndex: () => 0, mask: () => 0, restore: () => {} };
+
+Deno.bench({
+  group: "exceptionFree()",
+  name: "a platform that does nothing",
+  fn: () => {
+    exceptionFree(noop, body);
   },
 });
 
