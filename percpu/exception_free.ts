@@ -1,6 +1,7 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { describe } from "./_describe.ts";
+import { checkPlatform } from "../_internal/check_platform.ts";
+import { describe } from "../_internal/describe.ts";
 import type { Platform } from "./platform.ts";
 
 /**
@@ -361,7 +362,10 @@ export function exceptionFree<R>(
   platform: Platform,
   fn: (token: ExceptionFree) => Synchronous<R>,
 ): R {
-  if (typeof fn !== "function" || typeof platform?.mask !== "function") {
+  if (
+    typeof fn !== "function" || typeof platform?.mask !== "function" ||
+    typeof platform.restore !== "function"
+  ) {
     throwBadArguments(platform, fn);
   }
   const previous = platform.mask();
@@ -371,31 +375,36 @@ export function exceptionFree<R>(
   } finally {
     platform.restore(previous);
   }
-  if (isThenable(result)) {
-    // The promise may later reject because its token expired: that is
-    // reported here, so keep it from also crashing the process.
-    Promise.resolve(result).catch(() => {});
-    throw new TypeError(
-      "Cannot run an asynchronous callback in exceptionFree() as sections must be synchronous: await before the section, not inside it",
-    );
-  }
+  rejectThenable(
+    result,
+    "Cannot run an asynchronous callback in exceptionFree() as sections must be synchronous: await before the section, not inside it",
+  );
   return result;
 }
 
-function isThenable(value: unknown): boolean {
-  return (typeof value === "object" && value !== null || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function";
+/**
+ * Throws `TypeError(message)` if `value` is a thenable: what a synchronous
+ * callback (a section, a locked region, a handler) must not return.
+ *
+ * Internal, like {@linkcode runWithToken}. The promise may later reject
+ * (its token expired): that is reported here, so it is kept from also
+ * crashing the process as an unhandled rejection.
+ */
+export function rejectThenable(value: unknown, message: string): void {
+  if (
+    (typeof value === "object" && value !== null || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  ) {
+    Promise.resolve(value).catch(() => {});
+    throw new TypeError(message);
+  }
 }
 
-function throwBadArguments(platform: unknown, fn: unknown): never {
+function throwBadArguments(platform: unknown, fn: unknown): void {
   if (typeof fn !== "function") {
     throw new TypeError(
       `Cannot run exceptionFree() as 'fn' must be a function: current value is ${describe(fn)}`,
     );
   }
-  throw new TypeError(
-    `Cannot run exceptionFree() as 'platform' must be a Platform with mask() and restore(): current value is ${
-      describe(platform)
-    }`,
-  );
+  checkPlatform(platform as Platform, "run exceptionFree()");
 }

@@ -1,6 +1,6 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { describe } from "./_describe.ts";
+import { describe } from "../_internal/describe.ts";
 import { ExceptionFree } from "./exception_free.ts";
 
 /**

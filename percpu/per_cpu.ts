@@ -1,6 +1,7 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { describe } from "./_describe.ts";
+import { checkPlatform } from "../_internal/check_platform.ts";
+import { describe } from "../_internal/describe.ts";
 import type { Platform } from "./platform.ts";
 
 /**
@@ -70,7 +71,7 @@ export class PerCpu<T> {
    * ```
    */
   constructor(platform: Platform, values: readonly T[]) {
-    assertPlatform(platform, "create PerCpu");
+    checkPlatform(platform, "create PerCpu");
     if (!Array.isArray(values)) {
       throw new TypeError(
         `Cannot create PerCpu as 'values' must be an array: current value is ${describe(values)}`,
@@ -106,7 +107,7 @@ export class PerCpu<T> {
    * ```
    */
   static from<T>(platform: Platform, init: (core: number) => T): PerCpu<T> {
-    assertPlatform(platform, "create PerCpu");
+    checkPlatform(platform, "create PerCpu");
     if (typeof init !== "function") {
       throw new TypeError(
         `Cannot create PerCpu as 'init' must be a function: current value is ${describe(init)}`,
@@ -174,27 +175,5 @@ export class PerCpu<T> {
    */
   unsynchronizedValues(): T[] {
     return this.#values.slice();
-  }
-}
-
-function assertPlatform(platform: Platform, action: string): void {
-  if (
-    typeof platform !== "object" || platform === null ||
-    typeof platform.coreIndex !== "function" || typeof platform.mask !== "function" ||
-    typeof platform.restore !== "function"
-  ) {
-    throw new TypeError(
-      `Cannot ${action} as 'platform' must be a Platform with coreCount, coreIndex(), mask() and restore(): current value is ${
-        describe(platform)
-      }`,
-    );
-  }
-  const count = platform.coreCount;
-  if (!Number.isSafeInteger(count) || count < 1) {
-    throw new RangeError(
-      `Cannot ${action} as the platform's coreCount must be a positive integer: current value is ${
-        describe(count)
-      }`,
-    );
   }
 }

@@ -1,6 +1,7 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { describe } from "./_describe.ts";
+import { checkPlatform } from "../_internal/check_platform.ts";
+import { describe } from "../_internal/describe.ts";
 import type { Platform } from "./platform.ts";
 
 /** Options for {@linkcode SharedPerCpu}. */
@@ -493,22 +494,3 @@ export class SharedPerCpu {
 }
 
 /** Checks that `platform` looks like a Platform; returns its core count. */
-function checkPlatform(platform: Platform, action: string): number {
-  if (
-    typeof platform !== "object" || platform === null ||
-    typeof platform.coreIndex !== "function"
-  ) {
-    throw new TypeError(
-      `Cannot ${action} as 'platform' must be a Platform: current value is ${describe(platform)}`,
-    );
-  }
-  const count = platform.coreCount;
-  if (!Number.isSafeInteger(count) || count < 1) {
-    throw new RangeError(
-      `Cannot ${action} as the platform's coreCount must be a positive integer: current value is ${
-        describe(count)
-      }`,
-    );
-  }
-  return count;
-}

@@ -1,6 +1,6 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { type ExceptionFree, runWithToken } from "../percpu/exception_free.ts";
+import { type ExceptionFree, rejectThenable, runWithToken } from "../percpu/exception_free.ts";
 import type { Platform } from "../percpu/platform.ts";
 
 /**
@@ -18,8 +18,8 @@ export interface ExceptionModel<E, S> {
   takeDeliverable(core: number): E | undefined;
   /** Exception entry: saves the interrupted state, masks `core`, makes it current. */
   enter(core: number, exception: E): S;
-  /** Runs the handler of `exception`; `token` is live for `core`. */
-  handle(token: ExceptionFree, exception: E): void;
+  /** Runs the handler of `exception`; `token` is live for `core`. Returns what the handler returned. */
+  handle(token: ExceptionFree, exception: E): unknown;
   /** Exception return: restores the state `enter` saved. */
   exit(core: number, saved: S): void;
 }
@@ -48,7 +48,10 @@ export function deliverPending<E, S>(
     const saved = model.enter(core, exception);
     const current = exception;
     try {
-      runWithToken(platform, core, (token) => model.handle(token, current));
+      rejectThenable(
+        runWithToken(platform, core, (token) => model.handle(token, current)),
+        "Cannot return from an interrupt handler that returned a promise as handlers must be synchronous: do the asynchronous work outside the handler",
+      );
     } finally {
       model.exit(core, saved);
     }

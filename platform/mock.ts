@@ -22,8 +22,8 @@
  * @module
  */
 
-import { describe } from "../percpu/_describe.ts";
-import type { ExceptionFree } from "../percpu/exception_free.ts";
+import { describe } from "../_internal/describe.ts";
+import type { ExceptionFree, Synchronous } from "../percpu/exception_free.ts";
 import type { Platform } from "../percpu/platform.ts";
 import { deliverPending, type ExceptionModel } from "./_delivery.ts";
 
@@ -59,8 +59,11 @@ export interface MockCounters {
   deferred: number;
 }
 
-/** An interrupt handler: it runs masked, with a live token of its core. */
-export type MockHandler = (token: ExceptionFree) => void;
+/**
+ * An interrupt handler: it runs masked, with a live token of its core. It
+ * must be synchronous; what it returns is ignored.
+ */
+export type MockHandler = (token: ExceptionFree) => unknown;
 
 /** A scenario for {@linkcode MockPlatform.explore}. */
 export interface ExploreOptions<S> {
@@ -371,7 +374,8 @@ export class MockPlatform implements Platform {
    * @param handler What the interrupt runs.
    * @param options Which core takes it (default: the current core).
    * @returns `true` if the handler ran at once, `false` if it is pending.
-   * @throws {TypeError} If `handler` is not a function.
+   * @throws {TypeError} If `handler` is not a function, or returns a promise (handlers must be
+   * synchronous).
    * @throws {RangeError} If `options.core` is not a core of this machine.
    *
    * @example Usage
@@ -385,7 +389,10 @@ export class MockPlatform implements Platform {
    * assert.equal(ranOn, 1);
    * ```
    */
-  interrupt(handler: MockHandler, options: InterruptOptions = {}): boolean {
+  interrupt<R = void>(
+    handler: (token: ExceptionFree) => Synchronous<R>,
+    options: InterruptOptions = {},
+  ): boolean {
     if (typeof handler !== "function") {
       throw new TypeError(
         `Cannot raise an interrupt as 'handler' must be a function: current value is ${

@@ -1,7 +1,7 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { describe } from "../percpu/_describe.ts";
-import { ExceptionFree, type Synchronous } from "../percpu/exception_free.ts";
+import { describe } from "../_internal/describe.ts";
+import { ExceptionFree, rejectThenable, type Synchronous } from "../percpu/exception_free.ts";
 import {
   byteLengthOf,
   type LockWord,
@@ -606,15 +606,10 @@ export class SpinMutex<T> {
     } finally {
       word.drop(generation);
     }
-    if (
-      (typeof result === "object" && result !== null || typeof result === "function") &&
-      typeof (result as { then?: unknown }).then === "function"
-    ) {
-      Promise.resolve(result).catch(() => {});
-      throw new TypeError(
-        "Cannot run an asynchronous callback in SpinMutex.withLock() as the lock is held only while it runs synchronously: await before locking, not inside",
-      );
-    }
+    rejectThenable(
+      result,
+      "Cannot run an asynchronous callback in SpinMutex.withLock() as the lock is held only while it runs synchronously: await before locking, not inside",
+    );
     return result;
   }
 

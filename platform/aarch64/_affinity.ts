@@ -3,7 +3,7 @@
 // Turns the machine options (an affinity list, a topology or a preset) into
 // the PEs of the machine, and computes MPIDR_EL1 from them.
 
-import { describe } from "../../percpu/_describe.ts";
+import { describe } from "../../_internal/describe.ts";
 import { AARCH64_PRESETS, type Aarch64PresetName, qemuVirtMpidrs } from "./presets.ts";
 
 /** Most PEs a machine may have (Linux's default NR_CPUS on arm64). */

@@ -28,7 +28,7 @@
 // Every agent writes pending bits (Atomics.or); only the agent that runs a
 // PE clears them (Atomics.and), when the PE takes the interrupt.
 
-import { describe } from "../../percpu/_describe.ts";
+import { describe } from "../../_internal/describe.ts";
 
 const MAGIC = 0x41363450; // "A64P"
 const VERSION = 1;

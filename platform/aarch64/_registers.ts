@@ -3,7 +3,7 @@
 // Operand checks of the register instructions (`msr daif`, `msr spsr_el1`,
 // `msr daifset`, `msr daifclr`), shared by the machine.
 
-import { describe } from "../../percpu/_describe.ts";
+import { describe } from "../../_internal/describe.ts";
 import { DAIF } from "./daif.ts";
 
 /** Largest value of a 64-bit register, for the bigint form of a register write. */

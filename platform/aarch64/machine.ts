@@ -1,6 +1,6 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { describe } from "../../percpu/_describe.ts";
+import { describe } from "../../_internal/describe.ts";
 import type { ExceptionFree, Synchronous } from "../../percpu/exception_free.ts";
 import type { Platform } from "../../percpu/platform.ts";
 import { deliverPending, type ExceptionModel } from "../_delivery.ts";
@@ -327,18 +327,7 @@ export class Aarch64Machine implements Platform {
       },
       handle: (token, event) => {
         const vector = this.#vectors[event.kind] as Aarch64Vector;
-        const result: unknown = vector(token, event);
-        if (
-          (typeof result === "object" && result !== null || typeof result === "function") &&
-          typeof (result as { then?: unknown }).then === "function"
-        ) {
-          Promise.resolve(result).catch(() => {});
-          throw new TypeError(
-            `Cannot return from ${
-              KIND_NAMES[event.kind]
-            } handler that returned a promise as handlers must be synchronous: do the asynchronous work outside the handler`,
-          );
-        }
+        return vector(token, event);
       },
       exit: (core, frame) => {
         this.#switchTo(core);

@@ -1,6 +1,6 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { describe } from "../../percpu/_describe.ts";
+import { describe } from "../../_internal/describe.ts";
 
 /**
  * The fields of MPIDR_EL1, the Multiprocessor Affinity Register, as masks on

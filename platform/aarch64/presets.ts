@@ -1,6 +1,6 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { describe } from "../../percpu/_describe.ts";
+import { describe } from "../../_internal/describe.ts";
 
 /**
  * A real machine's PEs, as its device tree lists them: one entry of

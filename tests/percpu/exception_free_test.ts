@@ -124,7 +124,7 @@ Deno.test("exceptionFree() throws TypeError for a value that is not a platform",
     {
       name: "TypeError",
       message:
-        "Cannot run exceptionFree() as 'platform' must be a Platform with mask() and restore(): current value is an object",
+        "Cannot run exceptionFree() as 'platform' must be a Platform with coreCount, coreIndex(), mask() and restore(): current value is an object",
     },
   );
   assert.throws(
@@ -132,6 +132,17 @@ Deno.test("exceptionFree() throws TypeError for a value that is not a platform",
     () => exceptionFree(undefined, () => 1),
     { name: "TypeError", message: /current value is undefined$/ },
   );
+});
+
+Deno.test("exceptionFree() rejects a platform without restore() before masking", () => {
+  let masks = 0;
+  const noRestore = { coreCount: 1, coreIndex: () => 0, mask: () => masks++ };
+  // @ts-expect-error: restore() is missing on purpose.
+  assert.throws(() => exceptionFree(noRestore, () => 1), {
+    name: "TypeError",
+    message: /^Cannot run exceptionFree\(\) as 'platform' must be a Platform with coreCount/,
+  });
+  assert.equal(masks, 0);
 });
 
 Deno.test("exceptionFree() restores the mask when the platform's coreIndex() throws", () => {

@@ -44,11 +44,12 @@ Deno.test("SharedPerCpu() throws for bad arguments", async (t) => {
       "platform undefined",
       () => new SharedPerCpu(undefined as never),
       TypeError,
-      /'platform' must be a Platform: current value is undefined/,
+      /'platform' must be a Platform with coreCount, coreIndex\(\), mask\(\) and restore\(\): current value is undefined/,
     ],
     [
       "platform with a bad coreCount",
-      () => new SharedPerCpu({ coreCount: 0, coreIndex: () => 0 } as unknown as Platform),
+      () =>
+        new SharedPerCpu({ coreCount: 0, coreIndex: () => 0, mask: () => 0, restore: () => {} }),
       RangeError,
       /coreCount must be a positive integer: current value is 0/,
     ],

@@ -179,6 +179,18 @@ Deno.test("MockPlatform.interrupt() propagates a handler's error and leaves the 
   assert.deepEqual(log, ["later"]);
 });
 
+Deno.test("MockPlatform.interrupt() rejects a handler that returns a promise, and unmasks", () => {
+  const platform = new MockPlatform();
+  // @ts-expect-error: an async handler on purpose.
+  assert.throws(() => platform.interrupt(async () => {}), {
+    name: "TypeError",
+    message:
+      "Cannot return from an interrupt handler that returned a promise as handlers must be synchronous: do the asynchronous work outside the handler",
+  });
+  assert.equal(platform.isMasked(), false);
+  assert.equal(platform.counters().delivered, 1);
+});
+
 Deno.test("MockPlatform.interrupt() throws for a bad handler or core", () => {
   const platform = new MockPlatform({ cores: 2 });
   // @ts-expect-error: wrong type on purpose.

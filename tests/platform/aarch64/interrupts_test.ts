@@ -305,7 +305,7 @@ Deno.test("Aarch64Machine rejects a handler that returns a promise", () => {
   assert.throws(() => machine.raise(0, "irq", 16), {
     name: "TypeError",
     message:
-      "Cannot return from an IRQ handler that returned a promise as handlers must be synchronous: do the asynchronous work outside the handler",
+      "Cannot return from an interrupt handler that returned a promise as handlers must be synchronous: do the asynchronous work outside the handler",
   });
   assert.equal(machine.readDaif(), 0);
 });
