@@ -26,7 +26,7 @@ export const STAT = {
   /** Interrupts with an unexpected kind, INTID or source. */
   UNEXPECTED: 7,
 } as const;
-export const STAT_COUNT = 8;
+export const STAT_COUNT: number = Object.keys(STAT).length;
 
 /** The SGI that PE 0 sends to the others. */
 export const DEMO_SGI = 1;
@@ -46,7 +46,7 @@ export function histogramLength(coreCount: number): number {
  * the stop flag.
  */
 export const CONTROL = { READY: 0, DONE: 1, STOP: 2 } as const;
-export const CONTROL_COUNT = 3;
+export const CONTROL_COUNT: number = Object.keys(CONTROL).length;
 
 /** What a PE Worker receives to start. */
 export interface PeSetup {

@@ -303,15 +303,18 @@ export function runWithToken<R>(
   fn: (token: ExceptionFree) => R,
 ): R {
   const token = openToken(platform, core);
-  let result: R;
+  let result: R | undefined;
+  let threw = false;
+  let error: unknown;
   try {
     result = fn(token);
-  } catch (error) {
-    closeToken(token, true, error);
-    throw error; // Not reached: closeToken rethrows.
+  } catch (thrown) {
+    threw = true;
+    error = thrown;
   }
-  closeToken(token, false, undefined);
-  return result;
+  // Throws what fn or a cleanup threw, after every cleanup ran.
+  closeToken(token, threw, error);
+  return result as R;
 }
 
 /**

@@ -127,13 +127,6 @@ interface ScenarioOutcome {
   error: { value: unknown } | undefined;
 }
 
-// Set in MockPlatform's static block, which can reach the private hook.
-let runScenario: <S>(
-  options: ExploreOptions<S>,
-  cores: number,
-  inject: number,
-) => ScenarioOutcome;
-
 /**
  * A simulated machine of `cores` cores in one agent: a {@linkcode Platform}
  * for tests of code that uses the package.
@@ -554,7 +547,7 @@ export class MockPlatform implements Platform {
       }
     }
     const cores = options.cores ?? 1;
-    const baseline = runScenario(options, cores, -1);
+    const baseline = MockPlatform.#runScenario(options, cores, -1);
     if (baseline.error !== undefined) {
       throw new Error(
         "Cannot explore as the scenario fails without any interrupt: fix run() or check() first",
@@ -563,7 +556,7 @@ export class MockPlatform implements Platform {
     }
     const failures: ExploreFailure[] = [];
     for (let point = 0; point < baseline.points; point++) {
-      const outcome = runScenario(options, cores, point);
+      const outcome = MockPlatform.#runScenario(options, cores, point);
       if (outcome.error !== undefined) {
         failures.push({ point, where: outcome.where, error: outcome.error.value });
       }
@@ -571,26 +564,29 @@ export class MockPlatform implements Platform {
     return { points: baseline.points, failures };
   }
 
-  static {
-    runScenario = (options, cores, inject) => {
-      const platform = new MockPlatform({ cores });
-      const state = options.setup(platform);
-      let points = 0;
-      let where = "";
-      platform.#onDeliveryPoint = (core, place) => {
-        if (points++ !== inject) return;
-        where = core === 0 ? place : `${place} on core ${core}`;
-        platform.interrupt((token) => options.interrupt(token, state, platform), { core });
-      };
-      try {
-        platform.#onDeliveryPoint(0, "at the start of the scenario");
-        platform.runOn(0, () => options.run(platform, state));
-        options.check(state);
-      } catch (error) {
-        return { points, where, error: { value: error } };
-      }
-      return { points, where, error: undefined };
+  /** One run of a scenario, with an interrupt at point `inject` (none if -1). */
+  static #runScenario<S>(
+    options: ExploreOptions<S>,
+    cores: number,
+    inject: number,
+  ): ScenarioOutcome {
+    const platform = new MockPlatform({ cores });
+    const state = options.setup(platform);
+    let points = 0;
+    let where = "";
+    platform.#onDeliveryPoint = (core, place) => {
+      if (points++ !== inject) return;
+      where = core === 0 ? place : `${place} on core ${core}`;
+      platform.interrupt((token) => options.interrupt(token, state, platform), { core });
     };
+    try {
+      platform.#onDeliveryPoint(0, "at the start of the scenario");
+      platform.runOn(0, () => options.run(platform, state));
+      options.check(state);
+    } catch (error) {
+      return { points, where, error: { value: error } };
+    }
+    return { points, where, error: undefined };
   }
 
   #checkCore(core: number, action: string): void {
