@@ -137,8 +137,7 @@ export class ExceptionFree {
     };
   }
 
-  /** Index of the core whose exceptions this token proves masked. */
-  readonly core: number;
+  #core: number;
   #platform: Platform;
   #live = true;
   #cleanups: SectionCleanup[] | undefined = undefined;
@@ -150,7 +149,25 @@ export class ExceptionFree {
       );
     }
     this.#platform = platform;
-    this.core = core;
+    this.#core = core;
+  }
+
+  /**
+   * Index of the core whose exceptions this token proves masked. Read-only,
+   * also at run time: a token cannot be moved to another core.
+   *
+   * @example Usage
+   * ```ts
+   * import { exceptionFree } from "@percpu/percpu";
+   * import { MockPlatform } from "@percpu/percpu/platform/mock";
+   * import assert from "node:assert/strict";
+   *
+   * const platform = new MockPlatform({ cores: 2 });
+   * assert.equal(platform.runOn(1, () => exceptionFree(platform, (token) => token.core)), 1);
+   * ```
+   */
+  get core(): number {
+    return this.#core;
   }
 
   /**
@@ -212,9 +229,11 @@ export class ExceptionFree {
       );
     }
     const current = token.#platform.coreIndex();
-    if (current !== token.core) {
+    if (current !== token.#core) {
       throw new ExceptionTokenError(
-        `Cannot ${action} as the token belongs to core ${token.core} but the caller runs on core ${current}: take a token on this core`,
+        `Cannot ${action} as the token belongs to core ${token.#core} but the caller runs on core ${
+          describe(current)
+        }: take a token on this core`,
       );
     }
   }
@@ -367,14 +386,19 @@ export function exceptionFree<R>(
 ): R {
   if (
     typeof fn !== "function" || typeof platform?.mask !== "function" ||
-    typeof platform.restore !== "function"
+    typeof platform.restore !== "function" || typeof platform.coreIndex !== "function"
   ) {
     throwBadArguments(platform, fn);
   }
   const previous = platform.mask();
   let result: R;
   try {
-    result = runWithToken(platform, platform.coreIndex(), fn);
+    const core = platform.coreIndex();
+    // `>>> 0` changes every number that is not an integer from 0 to 2^32 - 1.
+    if (typeof core !== "number" || core >>> 0 !== core || core >= platform.coreCount) {
+      throwBadCore(platform, core);
+    }
+    result = runWithToken(platform, core, fn);
   } finally {
     platform.restore(previous);
   }
@@ -401,6 +425,14 @@ export function rejectThenable(value: unknown, message: string): void {
     Promise.resolve(value).catch(() => {});
     throw new TypeError(message);
   }
+}
+
+function throwBadCore(platform: Platform, core: unknown): never {
+  throw new RangeError(
+    `Cannot run exceptionFree() as the platform's coreIndex() must be an integer from 0 to ${
+      platform.coreCount - 1
+    }: current value is ${describe(core)}; the platform is broken`,
+  );
 }
 
 function throwBadArguments(platform: unknown, fn: unknown): void {

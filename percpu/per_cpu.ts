@@ -140,7 +140,7 @@ export class PerCpu<T> {
   get(): T {
     const core = this.#platform.coreIndex();
     // `>>> 0` maps negatives, fractions and NaN to another number.
-    if (core >>> 0 !== core || core >= this.#values.length) {
+    if (typeof core !== "number" || core >>> 0 !== core || core >= this.#values.length) {
       throw new RangeError(
         `Cannot read PerCpu slot as the core index must be an integer from 0 to ${
           this.#values.length - 1

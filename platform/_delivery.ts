@@ -30,7 +30,9 @@ export interface ExceptionModel<E, S> {
  * what is still pending. A handler that unmasks can be interrupted in turn.
  *
  * If a handler throws, the return still runs (the core is not left masked)
- * and the error propagates to the delivery point; the rest stay pending.
+ * and the others are still taken, so that nothing deliverable stays pending
+ * on an unmasked core; then the error propagates to the delivery point (an
+ * `AggregateError` if several handlers threw).
  *
  * @returns How many exceptions were taken.
  */
@@ -40,6 +42,7 @@ export function deliverPending<E, S>(
   core: number,
 ): number {
   let taken = 0;
+  const errors: unknown[] = [];
   for (
     let exception = model.takeDeliverable(core);
     exception !== undefined;
@@ -52,10 +55,16 @@ export function deliverPending<E, S>(
         runWithToken(platform, core, (token) => model.handle(token, current)),
         "Cannot return from an interrupt handler that returned a promise as handlers must be synchronous: do the asynchronous work outside the handler",
       );
+    } catch (error) {
+      errors.push(error);
     } finally {
       model.exit(core, saved);
     }
     taken++;
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) {
+    throw new AggregateError(errors, `${errors.length} interrupt handlers threw on core ${core}`);
   }
   return taken;
 }

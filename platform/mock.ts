@@ -23,7 +23,7 @@
  */
 
 import { describe } from "../_internal/describe.ts";
-import type { ExceptionFree, Synchronous } from "../percpu/exception_free.ts";
+import { type ExceptionFree, rejectThenable, type Synchronous } from "../percpu/exception_free.ts";
 import type { Platform } from "../percpu/platform.ts";
 import { deliverPending, type ExceptionModel } from "./_delivery.ts";
 
@@ -201,6 +201,13 @@ export class MockPlatform implements Platform {
       );
     }
     const cores = options.cores ?? 1;
+    if (typeof cores !== "number") {
+      throw new TypeError(
+        `Cannot create MockPlatform as 'cores' must be a number: current value is ${
+          describe(cores)
+        }`,
+      );
+    }
     if (!Number.isInteger(cores) || cores < 1 || cores > 1024) {
       throw new RangeError(
         `Cannot create MockPlatform as 'cores' must be an integer from 1 to 1024: current value is ${
@@ -393,7 +400,14 @@ export class MockPlatform implements Platform {
         }`,
       );
     }
-    const index = options?.core ?? this.#here.index;
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot raise an interrupt as 'options' must be an object: current value is ${
+          describe(options)
+        }`,
+      );
+    }
+    const index = options.core ?? this.#here.index;
     this.#checkCore(index, "raise an interrupt on core");
     const core = this.#cores[index] as CoreState;
     core.pending.push(handler);
@@ -581,8 +595,16 @@ export class MockPlatform implements Platform {
     };
     try {
       platform.#onDeliveryPoint(0, "at the start of the scenario");
-      platform.runOn(0, () => options.run(platform, state));
-      options.check(state);
+      rejectThenable(
+        platform.runOn(0, () => options.run(platform, state)),
+        "Cannot explore as run() returned a promise: scenarios must be synchronous",
+      );
+      // The check's own sections are not delivery points of the scenario.
+      platform.#onDeliveryPoint = undefined;
+      rejectThenable(
+        options.check(state),
+        "Cannot explore as check() returned a promise: checks must be synchronous",
+      );
     } catch (error) {
       return { points, where, error: { value: error } };
     }

@@ -134,6 +134,45 @@ Deno.test("exceptionFree() throws TypeError for a value that is not a platform",
   );
 });
 
+Deno.test("exceptionFree() throws RangeError for a platform whose coreIndex() is out of range, and restores", async (t) => {
+  const cases: [unknown, string][] = [[-1, "-1"], [2, "2"], [1.5, "1.5"], [NaN, "NaN"], [
+    undefined,
+    "undefined",
+  ], [1n, "1n"]];
+  for (const [core, shown] of cases) {
+    await t.step(shown, () => {
+      const log: string[] = [];
+      const broken: Platform = {
+        coreCount: 2,
+        coreIndex: () => core as number,
+        mask: () => (log.push("mask"), 5),
+        restore: (previous) => void log.push(`restore ${previous}`),
+      };
+      let ran = false;
+      assert.throws(() => exceptionFree(broken, () => ran = true), {
+        name: "RangeError",
+        message:
+          `Cannot run exceptionFree() as the platform's coreIndex() must be an integer from 0 to 1: current value is ${shown}; the platform is broken`,
+      });
+      assert.equal(ran, false);
+      assert.deepEqual(log, ["mask", "restore 5"]);
+    });
+  }
+});
+
+Deno.test("ExceptionFree.core cannot be changed, so a token cannot move to another core", () => {
+  const platform = new MockPlatform({ cores: 2 });
+  exceptionFree(platform, (token) => {
+    assert.throws(() => (token as { core: number }).core = 1, TypeError);
+    assert.equal(token.core, 0);
+    platform.runOn(1, () => {
+      assert.throws(() => ExceptionFree.assertValid(token, "count"), {
+        name: "ExceptionTokenError",
+      });
+    });
+  });
+});
+
 Deno.test("exceptionFree() rejects a platform without restore() before masking", () => {
   let masks = 0;
   const noRestore = { coreCount: 1, coreIndex: () => 0, mask: () => masks++ };

@@ -114,9 +114,10 @@ Deno.test("PerCpu.from() throws TypeError when init is not a function", () => {
 });
 
 Deno.test("PerCpu.get() throws RangeError when the platform's coreIndex() is out of range", async (t) => {
-  for (const [core, shown] of [[2, "2"], [-1, "-1"], [0.5, "0.5"], [NaN, "NaN"]] as const) {
+  const cases = [[2, "2"], [-1, "-1"], [0.5, "0.5"], [NaN, "NaN"], [1n, "1n"]] as const;
+  for (const [core, shown] of cases) {
     await t.step(shown, () => {
-      const perCpu = new PerCpu(fixedCore(core), ["a", "b"]);
+      const perCpu = new PerCpu(fixedCore(core as number), ["a", "b"]);
       assert.throws(() => perCpu.get(), {
         name: "RangeError",
         message:

@@ -133,6 +133,46 @@ Deno.test("MockPlatform.explore() finds a per-core lost update in PerCpu state",
   ]);
 });
 
+Deno.test("MockPlatform.explore() does not count the sections of check() as delivery points", () => {
+  const report = MockPlatform.explore(counterScenario((platform, state) => {
+    exceptionFree(platform, (token) => state.count.update(token, (n) => n + 2));
+  }));
+  // The check reads through exceptionFree() on a platform of its own; with
+  // the scenario's platform too, its sections must not be interrupted.
+  const inCheck = MockPlatform.explore({
+    setup: (platform) => ({ count: new ExceptionLock(0), handled: 0, platform }),
+    run: (platform, state) => {
+      exceptionFree(platform, (token) => state.count.update(token, (n) => n + 1));
+    },
+    interrupt: (token, state) => {
+      state.count.update(token, (n) => n + 1);
+      state.handled++;
+    },
+    check: (state) => {
+      const count = exceptionFree(state.platform, (token) => state.count.borrow(token));
+      assert.equal(count, 1 + state.handled);
+    },
+  });
+  assert.deepEqual([report.points, report.failures], [2, []]);
+  assert.deepEqual([inCheck.points, inCheck.failures], [2, []]);
+});
+
+Deno.test("MockPlatform.explore() rejects an asynchronous run()", () => {
+  assert.throws(
+    () =>
+      MockPlatform.explore({
+        setup: () => 0,
+        run: async () => {},
+        interrupt: () => {},
+        check: () => {},
+      }),
+    (error: Error) =>
+      error.message.startsWith("Cannot explore as the scenario fails without any interrupt") &&
+      (error.cause as Error).message ===
+        "Cannot explore as run() returned a promise: scenarios must be synchronous",
+  );
+});
+
 Deno.test("MockPlatform.explore() throws when the scenario fails without any interrupt", () => {
   const failure = new Error("always");
   assert.throws(
