@@ -399,9 +399,10 @@ export function exceptionFree<R>(
       throwBadCore(platform, core);
     }
     result = runWithToken(platform, core, fn);
-  } finally {
-    platform.restore(previous);
+  } catch (error) {
+    restoreAfter(platform, previous, error);
   }
+  platform.restore(previous);
   rejectThenable(
     result,
     "Cannot run an asynchronous callback in exceptionFree() as sections must be synchronous: await before the section, not inside it",
@@ -425,6 +426,25 @@ export function rejectThenable(value: unknown, message: string): void {
     Promise.resolve(value).catch(() => {});
     throw new TypeError(message);
   }
+}
+
+/**
+ * Restores the mask after the section threw `error`, and rethrows it. If
+ * restoring throws too (a pending handler failed), neither error is lost:
+ * the restore's error is thrown with the section's as `suppressed`, as a
+ * `using` declaration does.
+ */
+function restoreAfter(platform: Platform, previous: number, error: unknown): never {
+  try {
+    platform.restore(previous);
+  } catch (restoreError) {
+    throw new SuppressedError(
+      restoreError,
+      error,
+      "An interrupt handler threw when exceptionFree() restored the mask after its callback threw: see 'error' and 'suppressed'",
+    );
+  }
+  throw error;
 }
 
 function throwBadCore(platform: Platform, core: unknown): never {

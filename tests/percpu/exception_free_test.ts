@@ -37,6 +37,25 @@ Deno.test("exceptionFree() restores the mask and revokes the token when the call
   assert.deepEqual(platform.counters(), { masks: 1, restores: 1, delivered: 0, deferred: 0 });
 });
 
+Deno.test("exceptionFree() keeps the callback's error when a handler also throws at the restore", () => {
+  const platform = new MockPlatform();
+  const inSection = new Error("section failed");
+  const inHandler = new Error("handler failed");
+  assert.throws(
+    () =>
+      exceptionFree(platform, () => {
+        platform.interrupt(() => {
+          throw inHandler;
+        });
+        throw inSection;
+      }),
+    (error) =>
+      error instanceof SuppressedError && error.error === inHandler &&
+      error.suppressed === inSection,
+  );
+  assert.equal(platform.isMasked(), false);
+});
+
 Deno.test("exceptionFree() nests, and the inner section restores to masked", () => {
   const platform = new MockPlatform();
   const states: boolean[] = [];
