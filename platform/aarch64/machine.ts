@@ -355,9 +355,12 @@ export class Aarch64Machine implements Platform {
    * @param pe The PE this agent becomes.
    * @param options Whether to start idle delivery.
    * @returns The machine as this agent sees it: `coreIndex()` is always `pe`.
-   * @throws {TypeError} If `handle` is not the handle of a machine.
+   * @throws {TypeError} If `handle` is not the handle of a machine, `pe` is
+   * not a number, `options` is not an object or `options.listen` is not a
+   * boolean.
    * @throws {RangeError} If `pe` is not a PE of that machine.
-   * @throws {Error} If another agent already runs PE `pe`.
+   * @throws {Error} If another agent already runs PE `pe`. A call that throws
+   * leaves the PE as it was.
    *
    * @example Usage
    * ```ts
@@ -378,6 +381,11 @@ export class Aarch64Machine implements Platform {
     options: Aarch64AttachOptions = {},
   ): Aarch64Machine {
     const layout = openLayout(handle, `attach to PE ${describe(pe)}`);
+    if (typeof pe !== "number") {
+      throw new TypeError(
+        `Cannot attach to PE as the PE index must be a number: current value is ${describe(pe)}`,
+      );
+    }
     if (!Number.isInteger(pe) || pe < 0 || pe >= layout.count) {
       throw new RangeError(
         `Cannot attach to PE as the PE index must be an integer from 0 to ${
@@ -385,6 +393,9 @@ export class Aarch64Machine implements Platform {
         }: current value is ${describe(pe)}`,
       );
     }
+    // Everything is read and checked before the PE is claimed: a failed
+    // attach leaves the PE free.
+    const listen = listenOption(options);
     const agent = newAgentId(layout);
     const owner = layout.base + pe * layout.stride + OWNER;
     if (Atomics.compareExchange(layout.words, owner, 0, agent) !== 0) {
@@ -399,7 +410,7 @@ export class Aarch64Machine implements Platform {
     } finally {
       attaching = undefined;
     }
-    if (options?.listen !== false) machine.listen();
+    if (listen) machine.listen();
     return machine;
   }
 
@@ -1281,4 +1292,23 @@ function checkKind(kind: unknown, action: string): asserts kind is Aarch64Interr
       }`,
     );
   }
+}
+
+/** Reads and checks `options.listen` of attach(): whether to start idle delivery. */
+function listenOption(options: unknown): boolean {
+  if (options === undefined) return true;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot attach to PE as 'options' must be an object: current value is ${describe(options)}`,
+    );
+  }
+  const listen: unknown = (options as { listen?: unknown }).listen;
+  if (listen !== undefined && typeof listen !== "boolean") {
+    throw new TypeError(
+      `Cannot attach to PE as 'options.listen' must be a boolean: current value is ${
+        describe(listen)
+      }`,
+    );
+  }
+  return listen !== false;
 }

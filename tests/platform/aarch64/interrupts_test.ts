@@ -547,6 +547,60 @@ Deno.test("Aarch64Machine.attach() throws for a bad handle or PE", async (t) => 
   });
 });
 
+Deno.test("Aarch64Machine.attach() throws for bad options and leaves the PE free", async (t) => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  const cases: [string, unknown, string][] = [
+    [
+      "listen not a boolean",
+      { listen: "no" },
+      `Cannot attach to PE as 'options.listen' must be a boolean: current value is "no"`,
+    ],
+    [
+      "listen a number",
+      { listen: 0 },
+      "Cannot attach to PE as 'options.listen' must be a boolean: current value is 0",
+    ],
+    [
+      "options not an object",
+      "listen",
+      `Cannot attach to PE as 'options' must be an object: current value is "listen"`,
+    ],
+    [
+      "options null",
+      null,
+      "Cannot attach to PE as 'options' must be an object: current value is null",
+    ],
+  ];
+  for (const [name, options, message] of cases) {
+    await t.step(name, () => {
+      assert.throws(
+        () => Aarch64Machine.attach(machine.handle, 1, options as { listen?: boolean }),
+        { name: "TypeError", message },
+      );
+    });
+  }
+  await t.step("a getter that throws", () => {
+    const options = {
+      get listen(): boolean {
+        throw new Error("no listen");
+      },
+    };
+    assert.throws(() => Aarch64Machine.attach(machine.handle, 1, options), {
+      message: "no listen",
+    });
+  });
+  await t.step("a PE index that is not a number", () => {
+    assert.throws(() => Aarch64Machine.attach(machine.handle, "1" as unknown as number), {
+      name: "TypeError",
+      message: `Cannot attach to PE as the PE index must be a number: current value is "1"`,
+    });
+  });
+  // None of the failed calls claimed PE 1.
+  const pe1 = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  assert.equal(pe1.coreIndex(), 1);
+  pe1.close();
+});
+
 Deno.test("Aarch64Machine.raise() and sendSgi() throw for bad arguments and change nothing", async (t) => {
   const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
   const irqRange =
