@@ -131,7 +131,14 @@ function pesOfTopology(topology: unknown): Pes {
   const { clusters, coresPerCluster, threadsPerCore = 1 } = topology as Record<string, unknown>;
   const counts = { clusters, coresPerCluster, threadsPerCore };
   for (const [name, count] of Object.entries(counts)) {
-    if (typeof count !== "number" || !Number.isInteger(count) || count < 1 || count > 256) {
+    if (typeof count !== "number") {
+      throw new TypeError(
+        `Cannot ${ACTION} as 'topology.${name}' must be a number: current value is ${
+          describe(count)
+        }`,
+      );
+    }
+    if (!Number.isInteger(count) || count < 1 || count > 256) {
       throw new RangeError(
         `Cannot ${ACTION} as 'topology.${name}' must be an integer from 1 to 256: current value is ${
           describe(count)

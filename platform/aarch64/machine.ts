@@ -828,7 +828,8 @@ export class Aarch64Machine implements Platform {
    * (0–15) come from {@linkcode Aarch64Machine.sendSgi}. For an SError,
    * omitted or 0.
    * @returns `true` if the interrupt became pending, `false` if it already was.
-   * @throws {TypeError} If `kind` is not a string.
+   * @throws {TypeError} If `kind` is not a string, or `intid` is given and is
+   * not a number (a bigint too: INTIDs are numbers).
    * @throws {RangeError} If `pe` is not a PE, `kind` is unknown, or `intid`
    * is outside its range.
    *
@@ -848,6 +849,13 @@ export class Aarch64Machine implements Platform {
     checkKind(kind, "raise an interrupt");
     const block = this.#blockOf(pe);
     if (kind === "serror") {
+      if (intid !== undefined && typeof intid !== "number") {
+        throw new TypeError(
+          `Cannot raise an SError as 'intid' must be a number or omitted: current value is ${
+            describe(intid)
+          }`,
+        );
+      }
       if (intid !== undefined && intid !== 0) {
         throw new RangeError(
           `Cannot raise an SError with an INTID as an SError has none: omit 'intid' (or pass 0): current value is ${
@@ -857,7 +865,14 @@ export class Aarch64Machine implements Platform {
       }
       return this.#post(pe, block + SERROR, 1, PENDING_SERROR);
     }
-    if (typeof intid !== "number" || !Number.isInteger(intid) || intid < 16 || intid > LAST_INTID) {
+    if (intid !== undefined && typeof intid !== "number") {
+      throw new TypeError(
+        `Cannot raise ${KIND_NAMES[kind]} as 'intid' must be a number: current value is ${
+          describe(intid)
+        }`,
+      );
+    }
+    if (intid === undefined || !Number.isInteger(intid) || intid < 16 || intid > LAST_INTID) {
       throw new RangeError(
         `Cannot raise ${
           KIND_NAMES[kind]
@@ -883,6 +898,7 @@ export class Aarch64Machine implements Platform {
    * @param target The PE that takes the SGI.
    * @param intid The SGI's INTID, 0–15.
    * @returns `true` if the SGI became pending, `false` if it already was.
+   * @throws {TypeError} If `intid` is not a number.
    * @throws {RangeError} If `target` is not a PE or `intid` is not 0–15.
    *
    * @example Usage
@@ -901,7 +917,12 @@ export class Aarch64Machine implements Platform {
    */
   sendSgi(target: number, intid: number): boolean {
     this.#checkPe(target, "send an SGI to PE");
-    if (typeof intid !== "number" || !Number.isInteger(intid) || intid < 0 || intid > 15) {
+    if (typeof intid !== "number") {
+      throw new TypeError(
+        `Cannot send an SGI as 'intid' must be a number: current value is ${describe(intid)}`,
+      );
+    }
+    if (!Number.isInteger(intid) || intid < 0 || intid > 15) {
       throw new RangeError(
         `Cannot send an SGI as 'intid' must be an integer from 0 to 15: current value is ${
           describe(intid)
@@ -924,7 +945,8 @@ export class Aarch64Machine implements Platform {
    *
    * @param timeoutMs Most milliseconds to wait (default: no limit).
    * @returns `true` if something was pending, `false` on timeout.
-   * @throws {RangeError} If `timeoutMs` is negative or not a number.
+   * @throws {TypeError} If `timeoutMs` is given and is not a number.
+   * @throws {RangeError} If `timeoutMs` is negative or NaN.
    *
    * @example Usage
    * ```ts
@@ -938,10 +960,14 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   wfi(timeoutMs?: number): boolean {
-    if (
-      timeoutMs !== undefined &&
-      (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0)
-    ) {
+    if (timeoutMs !== undefined && typeof timeoutMs !== "number") {
+      throw new TypeError(
+        `Cannot wait for an interrupt as 'timeoutMs' must be a number: current value is ${
+          describe(timeoutMs)
+        }`,
+      );
+    }
+    if (timeoutMs !== undefined && (Number.isNaN(timeoutMs) || timeoutMs < 0)) {
       throw new RangeError(
         `Cannot wait for an interrupt as 'timeoutMs' must be a number of milliseconds, 0 or more: current value is ${
           describe(timeoutMs)

@@ -110,6 +110,7 @@ const QEMU_VIRT_MAX_CPUS = 512;
  *
  * @param cpus Number of CPUs (`-smp cpus`).
  * @returns One affinity value per CPU.
+ * @throws {TypeError} If `cpus` is not a number.
  * @throws {RangeError} If `cpus` is not an integer from 1 to 512.
  *
  * @example Usage
@@ -122,6 +123,13 @@ const QEMU_VIRT_MAX_CPUS = 512;
  * ```
  */
 export function qemuVirtMpidrs(cpus: number): number[] {
+  if (typeof cpus !== "number") {
+    throw new TypeError(
+      `Cannot build a QEMU virt machine as 'cpus' must be a number: current value is ${
+        describe(cpus)
+      }`,
+    );
+  }
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > QEMU_VIRT_MAX_CPUS) {
     throw new RangeError(
       `Cannot build a QEMU virt machine as 'cpus' must be an integer from 1 to ${QEMU_VIRT_MAX_CPUS}: current value is ${

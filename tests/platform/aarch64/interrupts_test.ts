@@ -655,6 +655,30 @@ Deno.test("Aarch64Machine.raise() and sendSgi() throw for bad arguments and chan
       "Cannot raise an SError with an INTID as an SError has none: omit 'intid' (or pass 0): current value is 5",
     ],
     [
+      "a bigint INTID",
+      () => machine.raise(0, "irq", 40n as unknown as number),
+      "TypeError",
+      "Cannot raise an IRQ as 'intid' must be a number: current value is 40n",
+    ],
+    [
+      "a string INTID",
+      () => machine.raise(0, "fiq", "40" as unknown as number),
+      "TypeError",
+      `Cannot raise an FIQ as 'intid' must be a number: current value is "40"`,
+    ],
+    [
+      "an SError with a bigint INTID",
+      () => machine.raise(0, "serror", 0n as unknown as number),
+      "TypeError",
+      "Cannot raise an SError as 'intid' must be a number or omitted: current value is 0n",
+    ],
+    [
+      "a bigint SGI",
+      () => machine.sendSgi(1, 1n as unknown as number),
+      "TypeError",
+      "Cannot send an SGI as 'intid' must be a number: current value is 1n",
+    ],
+    [
       "an SGI to a missing PE",
       () => machine.sendSgi(-1, 0),
       "RangeError",
@@ -706,11 +730,18 @@ Deno.test("Aarch64Machine rejects bad vectors, PEs, callbacks and timeouts", () 
     name: "RangeError",
     message: "Cannot inspect PE as the PE index must be an integer from 0 to 1: current value is 3",
   });
-  for (const [timeout, shown] of [[-1, "-1"], [NaN, "NaN"], ["5", `"5"`]] as const) {
-    assert.throws(() => machine.wfi(timeout as number), {
+  for (const [timeout, shown] of [[-1, "-1"], [NaN, "NaN"]] as const) {
+    assert.throws(() => machine.wfi(timeout), {
       name: "RangeError",
       message:
         `Cannot wait for an interrupt as 'timeoutMs' must be a number of milliseconds, 0 or more: current value is ${shown}`,
+    });
+  }
+  for (const [timeout, shown] of [["5", `"5"`], [5n, "5n"], [null, "null"]] as const) {
+    assert.throws(() => machine.wfi(timeout as unknown as number), {
+      name: "TypeError",
+      message:
+        `Cannot wait for an interrupt as 'timeoutMs' must be a number: current value is ${shown}`,
     });
   }
 });

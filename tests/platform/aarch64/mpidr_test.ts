@@ -129,11 +129,18 @@ Deno.test("qemuVirtMpidrs() numbers CPU n as Aff1 = n / 16, Aff0 = n % 16", () =
 });
 
 Deno.test("qemuVirtMpidrs() throws for a bad CPU count", () => {
-  for (const [cpus, shown] of [[0, "0"], [513, "513"], [2.5, "2.5"], ["4", `"4"`]] as const) {
+  for (const [cpus, shown] of [[0, "0"], [513, "513"], [2.5, "2.5"]] as const) {
     assert.throws(() => qemuVirtMpidrs(cpus as number), {
       name: "RangeError",
       message:
         `Cannot build a QEMU virt machine as 'cpus' must be an integer from 1 to 512: current value is ${shown}`,
+    });
+  }
+  for (const [cpus, shown] of [["4", `"4"`], [4n, "4n"], [undefined, "undefined"]] as const) {
+    assert.throws(() => qemuVirtMpidrs(cpus as unknown as number), {
+      name: "TypeError",
+      message:
+        `Cannot build a QEMU virt machine as 'cpus' must be a number: current value is ${shown}`,
     });
   }
 });
@@ -351,8 +358,20 @@ Deno.test("Aarch64Machine() rejects bad option shapes, topologies and presets", 
     [
       "a missing core count",
       { topology: { clusters: 1 } },
-      "RangeError",
-      "Cannot create Aarch64Machine as 'topology.coresPerCluster' must be an integer from 1 to 256: current value is undefined",
+      "TypeError",
+      "Cannot create Aarch64Machine as 'topology.coresPerCluster' must be a number: current value is undefined",
+    ],
+    [
+      "a cluster count that is a string",
+      { topology: { clusters: "2", coresPerCluster: 4 } },
+      "TypeError",
+      `Cannot create Aarch64Machine as 'topology.clusters' must be a number: current value is "2"`,
+    ],
+    [
+      "qemu-virt with cpus as a string",
+      { preset: "qemu-virt", cpus: "4" },
+      "TypeError",
+      `Cannot build a QEMU virt machine as 'cpus' must be a number: current value is "4"`,
     ],
     [
       "fractional threads",
