@@ -259,6 +259,8 @@ export class Aarch64Machine implements Platform {
     serror: undefined,
   };
   #listeners = new Map<number, Listener>();
+  /** Set by close(): from then on, every operation on a PE throws. */
+  #closed = false;
   #model: ExceptionModel<Aarch64Interrupt, Frame>;
 
   /**
@@ -456,6 +458,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   coreIndex(): number {
+    if (this.#closed) this.#throwClosed("read the current PE index");
     return this.#pe;
   }
 
@@ -477,6 +480,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   mask(): number {
+    if (this.#closed) this.#throwClosed("mask");
     const previous = this.#daif;
     this.#daif = DAIF.ALL;
     return previous;
@@ -508,6 +512,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   restore(previous: number): void {
+    if (this.#closed) this.#throwClosed("restore");
     // The fast path: what mask() returned, only DAIF bits.
     if (typeof previous === "number" && (previous & DAIF.ALL) === previous) {
       this.#daif = previous;
@@ -557,6 +562,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   runOn<R>(pe: number, fn: () => R): R {
+    this.#checkOpen("run on a PE");
     this.#checkPe(pe, "run on PE");
     if (typeof fn !== "function") {
       throw new TypeError(
@@ -589,6 +595,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   readDaif(): number {
+    this.#checkOpen("read DAIF");
     return this.#daif;
   }
 
@@ -615,6 +622,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   writeDaif(value: number | bigint): void {
+    this.#checkOpen("write DAIF");
     this.#daif = daifBitsOf(value, "write DAIF");
     this.#deliverUnmasked();
   }
@@ -639,6 +647,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   daifSet(imm: number): void {
+    this.#checkOpen("execute msr daifset");
     this.#daif |= daifBitsOfImmediate(imm, "msr daifset");
   }
 
@@ -662,6 +671,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   daifClr(imm: number): void {
+    this.#checkOpen("execute msr daifclr");
     this.#daif &= ~daifBitsOfImmediate(imm, "msr daifclr");
     this.#deliverUnmasked();
   }
@@ -690,6 +700,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   readSpsr(): number {
+    this.#checkOpen("read SPSR_EL1");
     return this.#spsrs[this.#pe] as number;
   }
 
@@ -720,6 +731,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   writeSpsr(value: number | bigint): void {
+    this.#checkOpen("write SPSR_EL1");
     this.#spsrs[this.#pe] = daifBitsOf(value, "write SPSR_EL1") | EL1H;
   }
 
@@ -741,6 +753,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   readIsr(): number {
+    this.#checkOpen("read ISR_EL1");
     return this.#pendingKinds(this.#pe);
   }
 
@@ -766,6 +779,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   mpidr(): bigint {
+    this.#checkOpen("read MPIDR_EL1");
     return this.#mpidrs[this.#pe] as bigint;
   }
 
@@ -845,6 +859,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   raise(pe: number, kind: Aarch64InterruptKind, intid?: number): boolean {
+    this.#checkOpen("raise an interrupt");
     this.#checkPe(pe, "raise an interrupt on PE");
     checkKind(kind, "raise an interrupt");
     const block = this.#blockOf(pe);
@@ -916,6 +931,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   sendSgi(target: number, intid: number): boolean {
+    this.#checkOpen("send an SGI");
     this.#checkPe(target, "send an SGI to PE");
     if (typeof intid !== "number") {
       throw new TypeError(
@@ -960,6 +976,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   wfi(timeoutMs?: number): boolean {
+    this.#checkOpen("wait for an interrupt");
     if (timeoutMs !== undefined && typeof timeoutMs !== "number") {
       throw new TypeError(
         `Cannot wait for an interrupt as 'timeoutMs' must be a number: current value is ${
@@ -1012,7 +1029,9 @@ export class Aarch64Machine implements Platform {
    * ]);
    * ```
    */
-  pending(pe: number = this.#pe): Aarch64Interrupt[] {
+  pending(pe?: number): Aarch64Interrupt[] {
+    this.#checkOpen("inspect pending interrupts");
+    pe ??= this.#pe;
     this.#checkPe(pe, "inspect PE");
     const found: Aarch64Interrupt[] = [];
     for (const kind of TAKE_ORDER) {
@@ -1057,6 +1076,7 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   listen(): void {
+    this.#checkOpen("listen");
     const pe = this.#pe;
     if (this.#listeners.has(pe)) return;
     const listener: Listener = { stopped: false, wake: this.#blockOf(pe) + WAKE };
@@ -1102,9 +1122,15 @@ export class Aarch64Machine implements Platform {
   /**
    * Stops idle delivery and gives back the PEs this agent runs, so that
    * another agent can attach to them. Call it before a Worker exits.
-   * Afterwards, use this machine object only through
-   * {@linkcode Aarch64Machine.runOn}, which claims a PE again (or throws if
-   * another agent took it).
+   *
+   * Afterwards the object is dead: every operation on a PE (`coreIndex`,
+   * `mask`, `restore`, `runOn`, the register reads and writes, `raise`,
+   * `sendSgi`, `wfi`, `pending`, `listen`) throws an `Error`, so that it can
+   * never run as a PE that another agent may own now. To run a PE again,
+   * attach to it with {@linkcode Aarch64Machine.attach}. `handle`,
+   * `coreCount`, `setVector` and `stopListening` still work; closing again
+   * does nothing. Do not close inside a section or a handler of this object:
+   * the restore that ends it throws.
    *
    * @example Usage
    * ```ts
@@ -1119,7 +1145,9 @@ export class Aarch64Machine implements Platform {
    * ```
    */
   close(): void {
+    if (this.#closed) return;
     this.stopListening();
+    this.#closed = true;
     for (let pe = 0; pe < this.coreCount; pe++) {
       Atomics.compareExchange(this.#words, this.#blockOf(pe) + OWNER, this.#agent, 0);
     }
@@ -1140,6 +1168,16 @@ export class Aarch64Machine implements Platform {
    */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  #checkOpen(action: string): void {
+    if (this.#closed) this.#throwClosed(action);
+  }
+
+  #throwClosed(action: string): never {
+    throw new Error(
+      `Cannot ${action} as this Aarch64Machine was closed: its PEs may belong to another agent now; attach again with Aarch64Machine.attach(handle, pe)`,
+    );
   }
 
   #blockOf(pe: number): number {

@@ -504,7 +504,79 @@ Deno.test("Aarch64Machine.close() gives the agent's PEs back, also through using
   assert.deepEqual(pes.map((pe) => pe.coreIndex()), [0, 1, 2]);
   assert.throws(() => machine.runOn(2, () => 0), { name: "Error" });
   for (const pe of pes) pe.close();
-  assert.equal(machine.runOn(2, () => machine.coreIndex()), 2);
+  const again = Aarch64Machine.attach(machine.handle, 2, { listen: false });
+  assert.equal(again.coreIndex(), 2);
+  again.close();
+});
+
+const CLOSED =
+  "as this Aarch64Machine was closed: its PEs may belong to another agent now; attach again with Aarch64Machine.attach(handle, pe)";
+
+Deno.test("Aarch64Machine.close() stops the object from running sections or taking interrupts as the PE", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  const old = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  const oldTaken: number[] = [];
+  old.setVector("irq", (_token, event) => oldTaken.push(event.intid));
+  old.writeDaif(0);
+  old.close();
+  old.close(); // twice: nothing more
+  const next = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  try {
+    const nextTaken: number[] = [];
+    next.setVector("irq", (_token, event) => nextTaken.push(event.intid));
+    next.writeDaif(DAIF.I);
+    machine.raise(1, "irq", 50); // for the new owner, masked there
+    let ran = false;
+    assert.throws(() => exceptionFree(old, () => ran = true), {
+      name: "Error",
+      message: `Cannot mask ${CLOSED}`,
+    });
+    assert.equal(ran, false);
+    assert.throws(() => old.restore(0), { name: "Error", message: `Cannot restore ${CLOSED}` });
+    assert.deepEqual(oldTaken, []);
+    assert.deepEqual(machine.pending(1), [{ kind: "irq", intid: 50, source: undefined }]);
+    next.daifClr(0b0010);
+    assert.deepEqual(nextTaken, [50]);
+  } finally {
+    next.close();
+  }
+});
+
+Deno.test("Aarch64Machine.close() makes every operation on a PE throw, and leaves the rest working", async (t) => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  machine.close();
+  const calls: [string, () => unknown, string][] = [
+    ["coreIndex()", () => machine.coreIndex(), "read the current PE index"],
+    ["mask()", () => machine.mask(), "mask"],
+    ["restore()", () => machine.restore(DAIF.ALL), "restore"],
+    ["runOn()", () => machine.runOn(0, () => 0), "run on a PE"],
+    ["readDaif()", () => machine.readDaif(), "read DAIF"],
+    ["writeDaif()", () => machine.writeDaif(0), "write DAIF"],
+    ["daifSet()", () => machine.daifSet(1), "execute msr daifset"],
+    ["daifClr()", () => machine.daifClr(1), "execute msr daifclr"],
+    ["readSpsr()", () => machine.readSpsr(), "read SPSR_EL1"],
+    ["writeSpsr()", () => machine.writeSpsr(0), "write SPSR_EL1"],
+    ["readIsr()", () => machine.readIsr(), "read ISR_EL1"],
+    ["mpidr()", () => machine.mpidr(), "read MPIDR_EL1"],
+    ["raise()", () => machine.raise(1, "irq", 16), "raise an interrupt"],
+    ["sendSgi()", () => machine.sendSgi(1, 0), "send an SGI"],
+    ["wfi()", () => machine.wfi(0), "wait for an interrupt"],
+    ["pending()", () => machine.pending(1), "inspect pending interrupts"],
+    ["listen()", () => machine.listen(), "listen"],
+  ];
+  for (const [name, call, action] of calls) {
+    await t.step(name, () => {
+      assert.throws(call, { name: "Error", message: `Cannot ${action} ${CLOSED}` });
+    });
+  }
+  await t.step("what does not touch a PE", () => {
+    assert.equal(machine.coreCount, 2);
+    machine.setVector("irq", () => {});
+    machine.stopListening();
+    const pe0 = Aarch64Machine.attach(machine.handle, 0, { listen: false });
+    assert.deepEqual(pe0.pending(), []);
+    pe0.close();
+  });
 });
 
 Deno.test("Aarch64Machine.attach() throws for a bad handle or PE", async (t) => {
