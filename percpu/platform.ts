@@ -15,6 +15,10 @@
  * - after `mask()`, nothing is delivered on the calling core until the state
  *   it returned is given back to `restore()`.
  *
+ * A platform of your own that runs exception handlers gives each one its
+ * token by running it inside `exceptionFree(platform, handler)`: that masks
+ * the core, as exception entry does, for as long as the handler runs.
+ *
  * @example Usage
  * ```ts
  * import { exceptionFree, type Platform } from "@percpu/percpu";

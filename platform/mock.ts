@@ -520,7 +520,8 @@ export class MockPlatform implements Platform {
    * @typeParam S The scenario's state.
    * @param options The scenario.
    * @returns The number of points and the failures.
-   * @throws {TypeError} If an option is missing or not a function.
+   * @throws {TypeError} If an option is missing or not a function, or if
+   * `run` or `check` returns a promise (scenarios are synchronous).
    * @throws {Error} If the scenario fails without any interrupt (the error
    * is the cause): that is a bug of its own, not an interrupt finding.
    *
@@ -593,21 +594,35 @@ export class MockPlatform implements Platform {
       where = core === 0 ? place : `${place} on core ${core}`;
       platform.interrupt((token) => options.interrupt(token, state, platform), { core });
     };
+    const failed = (error: unknown): ScenarioOutcome => ({
+      points,
+      where,
+      error: { value: error },
+    });
+    // What run() and check() throw is a finding; a promise they return is
+    // misuse, thrown out of explore() at once.
+    let returned: unknown;
     try {
       platform.#onDeliveryPoint(0, "at the start of the scenario");
-      rejectThenable(
-        platform.runOn(0, () => options.run(platform, state)),
-        "Cannot explore as run() returned a promise: scenarios must be synchronous",
-      );
-      // The check's own sections are not delivery points of the scenario.
-      platform.#onDeliveryPoint = undefined;
-      rejectThenable(
-        options.check(state),
-        "Cannot explore as check() returned a promise: checks must be synchronous",
-      );
+      returned = platform.runOn(0, () => options.run(platform, state));
     } catch (error) {
-      return { points, where, error: { value: error } };
+      return failed(error);
     }
+    rejectThenable(
+      returned,
+      "Cannot explore as run() returned a promise: scenarios must be synchronous",
+    );
+    // The check's own sections are not delivery points of the scenario.
+    platform.#onDeliveryPoint = undefined;
+    try {
+      returned = options.check(state);
+    } catch (error) {
+      return failed(error);
+    }
+    rejectThenable(
+      returned,
+      "Cannot explore as check() returned a promise: checks must be synchronous",
+    );
     return { points, where, error: undefined };
   }
 

@@ -157,7 +157,7 @@ Deno.test("MockPlatform.explore() does not count the sections of check() as deli
   assert.deepEqual([inCheck.points, inCheck.failures], [2, []]);
 });
 
-Deno.test("MockPlatform.explore() rejects an asynchronous run()", () => {
+Deno.test("MockPlatform.explore() throws TypeError for an asynchronous run() or check()", () => {
   assert.throws(
     () =>
       MockPlatform.explore({
@@ -166,10 +166,23 @@ Deno.test("MockPlatform.explore() rejects an asynchronous run()", () => {
         interrupt: () => {},
         check: () => {},
       }),
-    (error: Error) =>
-      error.message.startsWith("Cannot explore as the scenario fails without any interrupt") &&
-      (error.cause as Error).message ===
-        "Cannot explore as run() returned a promise: scenarios must be synchronous",
+    {
+      name: "TypeError",
+      message: "Cannot explore as run() returned a promise: scenarios must be synchronous",
+    },
+  );
+  assert.throws(
+    () =>
+      MockPlatform.explore({
+        setup: () => 0,
+        run: () => {},
+        interrupt: () => {},
+        check: async () => {},
+      }),
+    {
+      name: "TypeError",
+      message: "Cannot explore as check() returned a promise: checks must be synchronous",
+    },
   );
 });
 
