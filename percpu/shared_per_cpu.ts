@@ -2,6 +2,7 @@
 
 import { checkPlatform } from "../_internal/check_platform.ts";
 import { describe } from "../_internal/describe.ts";
+import { checkHandle, checkOptions, checkType, placement } from "../_internal/shared_memory.ts";
 import type { Platform } from "./platform.ts";
 
 /** Options for {@linkcode SharedPerCpu}. */
@@ -109,11 +110,8 @@ export class SharedPerCpu {
    */
   readonly length: number;
   #platform: Platform;
+  /** One view per core on its slot: what `get()` returns and every read goes through. */
   #slots: Int32Array[];
-  #all: Int32Array;
-  /** Int32 index of core 0's slot in #all, and the distance between slots. */
-  #first: number;
-  #stride: number;
   #handle: SharedPerCpuHandle;
 
   /**
@@ -124,8 +122,8 @@ export class SharedPerCpu {
    * @param platform Tells which core the caller runs on, and how many there are.
    * @param options Counters per core, and where the slots live.
    * @throws {TypeError} If `platform` is not a {@linkcode Platform}, `options`
-   * is not an object, `buffer` is not a `SharedArrayBuffer`, or `byteOffset`
-   * is given without `buffer`.
+   * is not an object, `buffer` is not a `SharedArrayBuffer`, `length` or
+   * `byteOffset` is not a number, or `byteOffset` is given without `buffer`.
    * @throws {RangeError} If `length` is not a positive integer, `byteOffset`
    * is not a multiple of 128, or the slots do not fit in `buffer`.
    *
@@ -143,63 +141,37 @@ export class SharedPerCpu {
    * ```
    */
   constructor(platform: Platform, options: SharedPerCpuOptions = {}) {
-    const coreCount = checkPlatform(platform, "create SharedPerCpu");
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create SharedPerCpu as 'options' must be an object: current value is ${
-          describe(options)
-        }`,
-      );
-    }
-    const { buffer, byteOffset } = options;
+    const action = "create SharedPerCpu";
+    const coreCount = checkPlatform(platform, action);
+    checkOptions(options, action);
     const length = options.length ?? 1;
+    checkType(length, "length", "number", action);
     if (!Number.isSafeInteger(length) || length < 1) {
       throw new RangeError(
-        `Cannot create SharedPerCpu as 'length' must be a positive integer: current value is ${
+        `Cannot ${action} as 'length' must be a positive integer: current value is ${
           describe(length)
         }`,
       );
     }
-    if (buffer !== undefined && !(buffer instanceof SharedArrayBuffer)) {
-      throw new TypeError(
-        `Cannot create SharedPerCpu as 'buffer' must be a SharedArrayBuffer: current value is ${
-          describe(buffer)
-        }`,
-      );
-    }
-    if (buffer === undefined && byteOffset !== undefined) {
-      throw new TypeError(
-        `Cannot create SharedPerCpu as 'byteOffset' needs a 'buffer' to be an offset into: current value is ${
-          describe(byteOffset)
-        }`,
-      );
-    }
     const bytes = SharedPerCpu.byteLength(coreCount, length);
-    const shared = buffer ?? new SharedArrayBuffer(bytes);
-    const offset = byteOffset ?? 0;
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset % SLOT_ALIGN !== 0) {
-      throw new RangeError(
-        `Cannot create SharedPerCpu as 'byteOffset' must be a non-negative multiple of ${SLOT_ALIGN}: current value is ${
-          describe(offset)
-        }`,
-      );
-    }
-    if (offset + bytes > shared.byteLength) {
-      throw new RangeError(
-        `Cannot create SharedPerCpu as its ${bytes} bytes (${coreCount} cores) must fit in the ${shared.byteLength}-byte buffer from 'byteOffset': current value is ${offset}`,
-      );
-    }
+    const { buffer, byteOffset } = placement(options.buffer, options.byteOffset, {
+      action,
+      align: SLOT_ALIGN,
+      byteLength: bytes,
+      tooLong: (bufferLength, offset) =>
+        bytes > bufferLength
+          ? `Cannot ${action} as its ${bytes} bytes (${coreCount} cores of 'length' ${length}, each slot padded to ${SLOT_ALIGN} bytes) do not fit in the ${bufferLength}-byte buffer at any 'byteOffset': current value of 'length' is ${length}`
+          : `Cannot ${action} as its ${bytes} bytes (${coreCount} cores) must fit in the ${bufferLength}-byte buffer from 'byteOffset': current value is ${offset}`,
+    });
     this.#platform = platform;
     this.coreCount = coreCount;
     this.length = length;
-    this.#all = new Int32Array(shared);
-    this.#first = offset / 4;
-    this.#stride = bytes / coreCount / 4;
-    this.#slots = [];
-    for (let core = 0; core < coreCount; core++) {
-      this.#slots.push(new Int32Array(shared, offset + core * this.#stride * 4, length));
-    }
-    this.#handle = Object.freeze({ buffer: shared, byteOffset: offset, coreCount, length });
+    const stride = bytes / coreCount;
+    this.#slots = Array.from(
+      { length: coreCount },
+      (_, core) => new Int32Array(buffer, byteOffset + core * stride, length),
+    );
+    this.#handle = Object.freeze({ buffer, byteOffset, coreCount, length });
   }
 
   /**
@@ -209,6 +181,7 @@ export class SharedPerCpu {
    * @param coreCount Number of cores.
    * @param length `Int32` counters per core.
    * @returns The byte length to reserve.
+   * @throws {TypeError} If an argument is not a number.
    * @throws {RangeError} If an argument is not a positive integer.
    *
    * @example Usage
@@ -222,6 +195,7 @@ export class SharedPerCpu {
    */
   static byteLength(coreCount: number, length = 1): number {
     for (const [key, value] of [["coreCount", coreCount], ["length", length]] as const) {
+      checkType(value, key, "number", "compute the SharedPerCpu byte length");
       if (!Number.isSafeInteger(value) || value < 1) {
         throw new RangeError(
           `Cannot compute the SharedPerCpu byte length as '${key}' must be a positive integer: current value is ${
@@ -259,17 +233,12 @@ export class SharedPerCpu {
    */
   static attach(platform: Platform, handle: SharedPerCpuHandle): SharedPerCpu {
     const coreCount = checkPlatform(platform, "attach SharedPerCpu");
-    if (
-      typeof handle !== "object" || handle === null ||
-      !(handle.buffer instanceof SharedArrayBuffer) || typeof handle.byteOffset !== "number" ||
-      typeof handle.coreCount !== "number" || typeof handle.length !== "number"
-    ) {
-      throw new TypeError(
-        `Cannot attach SharedPerCpu as 'handle' must be a SharedPerCpu handle { buffer, byteOffset, coreCount, length }: current value is ${
-          describe(handle)
-        }`,
-      );
-    }
+    checkHandle(
+      handle,
+      { byteOffset: "number", coreCount: "number", length: "number" },
+      "attach SharedPerCpu",
+      "SharedPerCpu handle { buffer, byteOffset, coreCount, length }",
+    );
     if (handle.coreCount !== coreCount) {
       throw new RangeError(
         `Cannot attach SharedPerCpu as the platform must have the handle's ${
@@ -340,8 +309,9 @@ export class SharedPerCpu {
    * @param delta What to add (an integer; the counter wraps like an `Int32`).
    * @param index Which of the slot's counters.
    * @throws {TypeError} If `delta` is not a number.
-   * @throws {RangeError} If `index` is not an integer below `length`, or the
-   * platform's `coreIndex()` is broken.
+   * @throws {RangeError} If `delta` is not an integer (`NaN`, `Infinity`,
+   * `0.5`), `index` is not an integer below `length`, or the platform's
+   * `coreIndex()` is broken. The counter is left unchanged.
    *
    * @example Usage
    * ```ts
@@ -357,7 +327,7 @@ export class SharedPerCpu {
    */
   add(delta: number, index = 0): void {
     const slot = this.get();
-    if (typeof delta !== "number" || index >>> 0 !== index || index >= this.length) {
+    if (!Number.isInteger(delta) || index >>> 0 !== index || index >= this.length) {
       this.#throwBadAdd(delta, index);
     }
     // SAFETY: only this core writes its slot, and nothing can run on this
@@ -395,7 +365,7 @@ export class SharedPerCpu {
       );
     }
     this.#checkIndex(index, "read SharedPerCpu");
-    return Atomics.load(this.#all, this.#first + core * this.#stride + index);
+    return Atomics.load(this.#slots[core]!, index);
   }
 
   /**
@@ -421,12 +391,8 @@ export class SharedPerCpu {
    */
   sum(index = 0): number {
     this.#checkIndex(index, "sum SharedPerCpu");
-    const all = this.#all;
-    const stride = this.#stride;
     let total = 0;
-    for (let at = this.#first + index, core = 0; core < this.coreCount; core++, at += stride) {
-      total += Atomics.load(all, at);
-    }
+    for (const slot of this.#slots) total += Atomics.load(slot, index);
     return total;
   }
 
@@ -452,11 +418,7 @@ export class SharedPerCpu {
    */
   values(index = 0): number[] {
     this.#checkIndex(index, "read SharedPerCpu");
-    const values: number[] = [];
-    for (let core = 0; core < this.coreCount; core++) {
-      values.push(Atomics.load(this.#all, this.#first + core * this.#stride + index));
-    }
-    return values;
+    return this.#slots.map((slot) => Atomics.load(slot, index));
   }
 
   #checkIndex(index: number, action: string): void {
@@ -489,8 +451,12 @@ export class SharedPerCpu {
         }`,
       );
     }
+    if (!Number.isInteger(delta)) {
+      // NaN or Infinity would store 0, and a fraction would be dropped.
+      throw new RangeError(
+        `Cannot add to SharedPerCpu as 'delta' must be an integer: current value is ${delta}`,
+      );
+    }
     this.#throwBadIndex(index, "add to SharedPerCpu");
   }
 }
-
-/** Checks that `platform` looks like a Platform; returns its core count. */

@@ -1,6 +1,7 @@
 // Copyright 2026 the percpu authors. MIT license.
 
 import { describe } from "../_internal/describe.ts";
+import { checkHandle, checkOptions, checkType, placement } from "../_internal/shared_memory.ts";
 import { ExceptionFree, rejectThenable, type Synchronous } from "../percpu/exception_free.ts";
 import {
   byteLengthOf,
@@ -326,7 +327,8 @@ export class SpinMutex<T> {
    * @param options Where the lock word lives, whether it is fair, how to wait.
    * @throws {TypeError} If `options` is not an object, `buffer` is not a
    * `SharedArrayBuffer`, `byteOffset` is given without `buffer`, or an option
-   * has the wrong type.
+   * has the wrong type (`byteOffset`, `spin` and `timeoutMs` must be
+   * numbers, `fair` a boolean).
    * @throws {RangeError} If `byteOffset` is not a multiple of 4 or leaves no
    * room for the lock, `spin` or `timeoutMs` is negative or not a whole
    * number, or this agent already has a lock of the other kind (plain or
@@ -350,37 +352,18 @@ export class SpinMutex<T> {
    * ```
    */
   constructor(value: T, options: SpinMutexOptions = {}) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create SpinMutex as 'options' must be an object: current value is ${
-          describe(options)
-        }`,
-      );
-    }
-    const { buffer, byteOffset } = options;
+    const action = "create SpinMutex";
+    checkOptions(options, action);
     const fair = options.fair ?? false;
-    if (typeof fair !== "boolean") {
-      throw new TypeError(
-        `Cannot create SpinMutex as 'fair' must be a boolean: current value is ${describe(fair)}`,
-      );
-    }
-    if (buffer !== undefined && !(buffer instanceof SharedArrayBuffer)) {
-      throw new TypeError(
-        `Cannot create SpinMutex as 'buffer' must be a SharedArrayBuffer: current value is ${
-          describe(buffer)
-        }`,
-      );
-    }
-    if (buffer === undefined && byteOffset !== undefined) {
-      throw new TypeError(
-        `Cannot create SpinMutex as 'byteOffset' needs a 'buffer' to be an offset into: current value is ${
-          describe(byteOffset)
-        }`,
-      );
-    }
-    const shared = buffer ?? new SharedArrayBuffer(byteLengthOf(fair));
-    const offset = byteOffset ?? 0;
-    checkOffset(shared, offset, fair, "create SpinMutex");
+    checkType(fair, "fair", "boolean", action);
+    const length = byteLengthOf(fair);
+    const { buffer: shared, byteOffset: offset } = placement(options.buffer, options.byteOffset, {
+      action,
+      align: 4,
+      byteLength: length,
+      tooLong: (bufferLength, byteOffset) =>
+        `Cannot ${action} as 'byteOffset' must leave ${length} bytes for the lock before the end of the ${bufferLength}-byte buffer: current value is ${byteOffset}`,
+    });
     const spin = fair ? SpinMutex.DEFAULT_FAIR_SPIN : SpinMutex.DEFAULT_SPIN;
     this.#spin = checkWaitOption(options.spin, "spin", spin, true);
     this.#timeoutMs = checkWaitOption(options.timeoutMs, "timeoutMs", Infinity, false);
@@ -429,24 +412,13 @@ export class SpinMutex<T> {
     value: T,
     options: SpinMutexOptions = {},
   ): SpinMutex<T> {
-    if (
-      typeof handle !== "object" || handle === null ||
-      !(handle.buffer instanceof SharedArrayBuffer) || typeof handle.byteOffset !== "number" ||
-      typeof handle.fair !== "boolean"
-    ) {
-      throw new TypeError(
-        `Cannot attach SpinMutex as 'handle' must be a SpinMutex handle { buffer, byteOffset, fair }: current value is ${
-          describe(handle)
-        }`,
-      );
-    }
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot attach SpinMutex as 'options' must be an object: current value is ${
-          describe(options)
-        }`,
-      );
-    }
+    checkHandle(
+      handle,
+      { byteOffset: "number", fair: "boolean" },
+      "attach SpinMutex",
+      "SpinMutex handle { buffer, byteOffset, fair }",
+    );
+    checkOptions(options, "attach SpinMutex");
     for (const key of ["buffer", "byteOffset", "fair"] as const) {
       if (options[key] !== undefined) {
         throw new TypeError(
@@ -716,27 +688,6 @@ export class SpinMutex<T> {
   }
 }
 
-function checkOffset(
-  buffer: SharedArrayBuffer,
-  byteOffset: number,
-  fair: boolean,
-  action: string,
-): void {
-  if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % 4 !== 0) {
-    throw new RangeError(
-      `Cannot ${action} as 'byteOffset' must be a non-negative multiple of 4: current value is ${
-        describe(byteOffset)
-      }`,
-    );
-  }
-  const length = byteLengthOf(fair);
-  if (byteOffset + length > buffer.byteLength) {
-    throw new RangeError(
-      `Cannot ${action} as 'byteOffset' must leave ${length} bytes for the lock before the end of the ${buffer.byteLength}-byte buffer: current value is ${byteOffset}`,
-    );
-  }
-}
-
 function checkWaitOption(
   value: unknown,
   key: string,
@@ -744,19 +695,16 @@ function checkWaitOption(
   integer: boolean,
 ): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot create SpinMutex as '${key}' must be a number: current value is ${describe(value)}`,
-    );
-  }
-  if (!(value >= 0) || integer && value !== Infinity && !Number.isInteger(value)) {
+  checkType(value, key, "number", "create SpinMutex");
+  const number = value as number;
+  if (!(number >= 0) || integer && number !== Infinity && !Number.isInteger(number)) {
     throw new RangeError(
       `Cannot create SpinMutex as '${key}' must be ${
         integer ? "a whole number" : "a number"
-      } from 0 to Infinity: current value is ${describe(value)}`,
+      } from 0 to Infinity: current value is ${describe(number)}`,
     );
   }
-  return value;
+  return number;
 }
 
 function throwCoreTooLarge(core: number): never {

@@ -124,6 +124,49 @@ Deno.test("SharedPerCpu() throws for bad arguments", async (t) => {
   }
 });
 
+Deno.test("SharedPerCpu() throws TypeError for options of the wrong type", async (t) => {
+  const platform = new MockPlatform({ cores: 2 });
+  const buffer = new SharedArrayBuffer(512);
+  const cases: [string, () => unknown, RegExp][] = [
+    [
+      "length a string",
+      () => new SharedPerCpu(platform, { length: "2" as never }),
+      /^Cannot create SharedPerCpu as 'length' must be a number: current value is "2"$/,
+    ],
+    [
+      "byteOffset a string",
+      () => new SharedPerCpu(platform, { buffer, byteOffset: "128" as never }),
+      /^Cannot create SharedPerCpu as 'byteOffset' must be a number: current value is "128"$/,
+    ],
+    [
+      "byteLength of a string",
+      () => SharedPerCpu.byteLength("2" as never),
+      /'coreCount' must be a number: current value is "2"$/,
+    ],
+  ];
+  for (const [name, call, message] of cases) {
+    await t.step(name, () => {
+      assert.throws(call, (error) => error instanceof TypeError && message.test(error.message));
+    });
+  }
+});
+
+Deno.test("SharedPerCpu() names 'length' when the slots cannot fit at any byteOffset", () => {
+  const platform = new MockPlatform({ cores: 2 });
+  const buffer = new SharedArrayBuffer(256);
+  const expected =
+    "Cannot create SharedPerCpu as its 1024 bytes (2 cores of 'length' 100, each slot padded to 128 bytes) do not fit in the 256-byte buffer at any 'byteOffset': current value of 'length' is 100";
+  assert.throws(
+    () => new SharedPerCpu(platform, { buffer, length: 100 }),
+    (error) => error instanceof RangeError && error.message === expected,
+  );
+  const handle = new SharedPerCpu(platform, { buffer }).handle;
+  assert.throws(
+    () => SharedPerCpu.attach(platform, { ...handle, length: 100 }),
+    (error) => error instanceof RangeError && error.message === expected,
+  );
+});
+
 Deno.test("SharedPerCpu.get() returns the current core's slot, the same view each time", () => {
   const platform = new MockPlatform({ cores: 2 });
   const counters = new SharedPerCpu(platform, { length: 2 });
@@ -186,6 +229,26 @@ Deno.test("SharedPerCpu.add() adds to the current core's counter and rejects bad
     );
   }
   assert.deepEqual([counters.values(0), counters.values(1)], [[2, 0], [-5, 0]]);
+});
+
+Deno.test("SharedPerCpu.add() throws RangeError for a delta that is not an integer and leaves the counter unchanged", () => {
+  const platform = new MockPlatform({ cores: 1 });
+  const counters = new SharedPerCpu(platform);
+  counters.add(3);
+  for (const delta of [NaN, Infinity, -Infinity, 0.5, -1.25]) {
+    assert.throws(
+      () => counters.add(delta),
+      (error) =>
+        error instanceof RangeError &&
+        error.message ===
+          `Cannot add to SharedPerCpu as 'delta' must be an integer: current value is ${delta}`,
+    );
+    assert.equal(counters.load(0), 3);
+  }
+  for (const delta of [1n, null, undefined]) {
+    assert.throws(() => counters.add(delta as never), TypeError);
+  }
+  assert.equal(counters.sum(), 3);
 });
 
 Deno.test("SharedPerCpu.add() wraps a counter like an Int32 while sum() does not", () => {

@@ -74,6 +74,11 @@ Deno.test("SpinMutex() throws TypeError for options of the wrong type", async (t
     ["fair a string", { fair: "yes" }, /'fair' must be a boolean: current value is "yes"/],
     ["spin a string", { spin: "10" }, /'spin' must be a number: current value is "10"/],
     ["timeoutMs a bigint", { timeoutMs: 5n }, /'timeoutMs' must be a number: current value is 5n/],
+    [
+      "byteOffset a string",
+      { buffer: new SharedArrayBuffer(8), byteOffset: "4" },
+      /^Cannot create SpinMutex as 'byteOffset' must be a number: current value is "4"$/,
+    ],
   ];
   for (const [name, options, message] of cases) {
     await t.step(name, () => {
