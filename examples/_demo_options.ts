@@ -40,10 +40,11 @@ checks; exits 0 only if every total is exact.
 
 Options:
   --soc NAME         SoC preset to boot (default rk3399); --list shows them
-  --cpus N           CPU count for --soc qemu-virt (default 4, 1 to 64)
+  --cpus N           CPU count, only with --soc qemu-virt (default 4, 1 to 64)
   --ops N            operations per PE (default 200000, 1 to 10000000)
   --ipi-rate N       SGIs PE 0 sends per 1000 of its operations (default 50, 0 to 1000)
-  --timeout SECONDS  give up, and fail, after this long (default 60)
+  --timeout SECONDS  give up, and fail, after this long (default 60); a PE
+                     waiting for the lock gives up after half of it
   --fault KIND       inject a fault to see the checks catch it: lost-update
                      (PE 1 skips one histogram update) or stuck-lock (PE 1
                      never releases the lock); default none
@@ -70,7 +71,7 @@ export function parseDemoOptions(args: string[], socs: readonly string[]): DemoO
       args,
       options: {
         soc: { type: "string", default: "rk3399" },
-        cpus: { type: "string", default: "4" },
+        cpus: { type: "string" },
         ops: { type: "string", default: "200000" },
         "ipi-rate": { type: "string", default: "50" },
         timeout: { type: "string", default: "60" },
@@ -82,7 +83,9 @@ export function parseDemoOptions(args: string[], socs: readonly string[]): DemoO
       allowPositionals: false,
     });
   } catch (error) {
-    throw new UsageError(`Cannot run the demo: ${(error as Error).message}; see --help`);
+    throw new UsageError(
+      `Cannot run the demo as the command line is wrong: ${(error as Error).message}; see --help`,
+    );
   }
   const { values } = parsed;
   if (!socs.includes(values.soc)) {
@@ -90,6 +93,11 @@ export function parseDemoOptions(args: string[], socs: readonly string[]): DemoO
       `Cannot run the demo as '--soc' must be one of ${socs.join(", ")}: current value is ${
         JSON.stringify(values.soc)
       }`,
+    );
+  }
+  if (values.cpus !== undefined && values.soc !== "qemu-virt") {
+    throw new UsageError(
+      `Cannot run the demo as '--cpus' goes only with '--soc qemu-virt': the ${values.soc} preset has a fixed number of PEs`,
     );
   }
   const fault = FAULTS.find((kind) => kind === values.fault);
@@ -103,7 +111,7 @@ export function parseDemoOptions(args: string[], socs: readonly string[]): DemoO
   return {
     soc: values.soc,
     fault,
-    cpus: integer("cpus", values.cpus, 1, 64),
+    cpus: integer("cpus", values.cpus ?? "4", 1, 64),
     ops: integer("ops", values.ops, 1, 10_000_000),
     ipiRate: integer("ipi-rate", values["ipi-rate"], 0, 1000),
     timeoutSeconds: integer("timeout", values.timeout, 1, 3600),

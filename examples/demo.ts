@@ -61,16 +61,32 @@ async function main(args: string[]): Promise<number> {
   }
 
   const machine = boot(options);
+  if (options.fault !== "none" && machine.coreCount < 2) {
+    console.error(
+      `Cannot run the demo as '--fault ${options.fault}' needs a PE 1 to inject it on: this machine has 1 PE`,
+    );
+    return 2;
+  }
   // This thread only watches: every PE runs in a Worker of its own.
   machine.close();
   const peCount = machine.coreCount;
   const name = options.soc === "qemu-virt"
-    ? `QEMU virt, ${peCount} CPUs`
+    ? `QEMU virt, ${plural(peCount, "CPU")}`
     : AARCH64_PRESETS[options.soc as keyof typeof AARCH64_PRESETS].soc;
   console.log(
-    `Booting ${name}: ${peCount} PEs, one Worker each, ${options.ops} operations per PE, ` +
-      `PE 0 sends ${options.ipiRate} SGIs per 1000 operations`,
+    `Booting ${name}: ${plural(peCount, "PE")}, one Worker each, ${
+      plural(options.ops, "operation")
+    } per PE, PE 0 sends ${plural(options.ipiRate, "SGI")} per 1000 operations`,
   );
+  if (options.fault === "lost-update") {
+    console.log("Injected fault: PE 1 skips one histogram update; the checks must catch it");
+  } else if (options.fault === "stuck-lock") {
+    console.log(
+      `Injected fault: PE 1 takes the lock and never releases it; the PEs waiting for it give up after ${
+        options.timeoutSeconds / 2
+      } s (half of --timeout)`,
+    );
+  }
 
   const stats = new SharedPerCpu(machine, { length: STAT_COUNT });
   const histogram = new Int32Array(new SharedArrayBuffer(4 * histogramLength(peCount)));
@@ -177,6 +193,24 @@ function printTable(results: Finished[], stats: SharedPerCpu): void {
   }))));
 }
 
+/**
+ * Compares an actual value per PE with the expected one; returns the PEs
+ * that differ, as "PE 1: 199, expected 200".
+ */
+function mismatches(
+  actual: (pe: number) => number,
+  expected: (pe: number) => number,
+  peCount: number,
+): string[] {
+  const wrong: string[] = [];
+  for (let pe = 0; pe < peCount; pe++) {
+    if (actual(pe) !== expected(pe)) {
+      wrong.push(`PE ${pe}: ${actual(pe)}, expected ${expected(pe)}`);
+    }
+  }
+  return wrong;
+}
+
 /** Prints one line per check; returns how many failed. */
 function printChecks(
   options: DemoOptions,
@@ -186,51 +220,58 @@ function printChecks(
   mutex: SpinMutex<Int32Array>,
 ): number {
   const peCount = stats.coreCount;
-  const ops = stats.values(STAT.OPS);
-  const irqs = stats.values(STAT.IRQS);
-  const locks = stats.values(STAT.LOCKS);
-  const sent = stats.sum(STAT.SENT);
+  const ops = (pe: number): number => stats.load(pe, STAT.OPS);
+  const irqs = (pe: number): number => stats.load(pe, STAT.IRQS);
   const totalIrqs = stats.sum(STAT.IRQS);
-  const pes = [...Array(peCount).keys()];
-  const checks: [boolean, string][] = [
+  const expectedTotal = peCount * options.ops + totalIrqs;
+  const checks: [string[], string][] = [
     [
-      ops.every((n) => n === options.ops),
-      `every PE did ${options.ops} operations (per-core counters: ${ops.join(", ")})`,
+      mismatches(ops, () => options.ops, peCount),
+      `every PE did ${options.ops} operations, by its per-core counter`,
     ],
     [
-      pes.every((pe) => histogram[2 * pe] === options.ops),
-      `the locked histogram counted every PE's operations exactly (${
-        pes.map((pe) => histogram[2 * pe]).join(", ")
-      })`,
+      mismatches((pe) => histogram[2 * pe] as number, () => options.ops, peCount),
+      "the locked histogram counted every PE's operations exactly",
     ],
     [
-      pes.every((pe) => irqs[pe] === sentTo[pe]),
-      `every SGI that became pending was taken once, on its PE (${sent} sent, ${totalIrqs} taken, ${
+      mismatches(irqs, (pe) => sentTo[pe] as number, peCount),
+      `every SGI that became pending was taken once, on its PE (${
+        stats.sum(STAT.SENT)
+      } became pending and ${totalIrqs} were taken; ${
         stats.sum(STAT.COALESCED)
-      } coalesced: sent while the previous one to that PE was still pending)`,
+      } more merged with one still pending for the same PE)`,
     ],
     [
-      pes.every((pe) => histogram[2 * pe + 1] === irqs[pe]),
-      `the locked histogram counted every handler's update exactly (${
-        pes.map((pe) => histogram[2 * pe + 1]).join(", ")
-      })`,
+      mismatches((pe) => histogram[2 * pe + 1] as number, irqs, peCount),
+      "the locked histogram counted every handler's update exactly",
     ],
     [
-      histogram[2 * peCount] === peCount * options.ops + totalIrqs,
-      `the histogram total is ${peCount * options.ops + totalIrqs} (${
-        histogram[2 * peCount]
-      } counted under the lock)`,
+      histogram[2 * peCount] === expectedTotal
+        ? []
+        : [`${histogram[2 * peCount]} counted, expected ${expectedTotal}`],
+      `the histogram total is every operation plus every interrupt taken (${expectedTotal})`,
     ],
     [
-      pes.every((pe) => locks[pe] === ops[pe]! + irqs[pe]!),
-      `every operation and every handler took the lock once (${locks.join(", ")})`,
+      mismatches((pe) => stats.load(pe, STAT.LOCKS), (pe) => ops(pe) + irqs(pe), peCount),
+      "every operation and every handler took the lock once",
     ],
-    [stats.sum(STAT.UNEXPECTED) === 0, "no unexpected interrupt was taken"],
-    [!mutex.isLocked(), "the lock is free at the end"],
+    [
+      mismatches((pe) => stats.load(pe, STAT.UNEXPECTED), () => 0, peCount),
+      "no unexpected interrupt was taken",
+    ],
+    [mutex.isLocked() ? ["it is still locked"] : [], "the lock is free at the end"],
   ];
   console.log();
-  for (const [ok, text] of checks) console.log(`check ${ok ? "ok    " : "FAILED"}: ${text}`);
-  return checks.filter(([ok]) => !ok).length;
+  for (const [wrong, text] of checks) {
+    console.log(
+      wrong.length === 0 ? `check ok    : ${text}` : `check FAILED: ${text}: ${wrong.join("; ")}`,
+    );
+  }
+  return checks.filter(([wrong]) => wrong.length > 0).length;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
