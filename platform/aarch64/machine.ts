@@ -1053,8 +1053,16 @@ export class Aarch64Machine implements Platform {
    * It waits with `Atomics.waitAsync` and never runs inside the caller's
    * synchronous code. Calling it again for the same PE does nothing;
    * {@linkcode Aarch64Machine.stopListening} or
-   * {@linkcode Aarch64Machine.close} stops it. If a handler throws during idle
-   * delivery, the error is an uncaught error of the agent; delivery goes on.
+   * {@linkcode Aarch64Machine.close} stops it.
+   *
+   * If a handler throws during idle delivery, the other pending interrupts
+   * are still taken (as at every delivery point), and then the error (an
+   * `AggregateError` if several handlers threw) is reported with
+   * `reportError`: it is an `"error"` event on `globalThis`, as an uncaught
+   * exception is. Unless a listener calls `preventDefault()` on it, the
+   * agent dies of it as of any uncaught exception (a Worker's parent gets an
+   * `"error"` event). If the event is prevented, idle delivery goes on and
+   * takes later interrupts.
    *
    * @example Usage
    * ```ts
@@ -1090,7 +1098,13 @@ export class Aarch64Machine implements Platform {
       else queueMicrotask(round);
       const daif = pe === this.#pe ? this.#daif : this.#daifs[pe] as number;
       if ((Atomics.load(words, this.#blockOf(pe) + SUMMARY) & ~daif & PENDING_ANY) !== 0) {
-        deliverPending(this, this.#model, pe);
+        try {
+          deliverPending(this, this.#model, pe);
+        } catch (error) {
+          // No caller to throw to: report it as an uncaught exception of the
+          // agent (an "error" event on globalThis), whichever task this is.
+          reportError(error);
+        }
       }
     };
     queueMicrotask(round);

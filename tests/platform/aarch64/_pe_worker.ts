@@ -6,17 +6,21 @@
 // either idles in wfi() until told to stop ("wfi"), runs exception-free
 // sections back to back without ever idling ("busy"), or returns to its
 // event loop and takes interrupts between tasks ("listen"). A message "sgi"
-// { target, intid } makes it send an SGI.
+// { target, intid } makes it send an SGI. With `throwOn`, the handler throws
+// (after acknowledging) for that SGI INTID; the Worker counts the handler
+// errors its "error" event sees in REPORTED (several in one AggregateError
+// when they threw in one delivery) and prevents them, so that it keeps going.
 
 import { exceptionFree } from "../../../mod.ts";
 import { Aarch64Machine, type Aarch64MachineHandle } from "../../../platform/aarch64/mod.ts";
-import { ackIndex, countIndex, ERRORS, STOP } from "./_shared.ts";
+import { ackIndex, countIndex, ERRORS, REPORTED, STOP } from "./_shared.ts";
 
 interface Start {
   handle: Aarch64MachineHandle;
   pe: number;
   shared: SharedArrayBuffer;
   mode: "wfi" | "busy" | "listen";
+  throwOn?: number;
 }
 
 interface Command {
@@ -29,6 +33,7 @@ interface Command {
 const scope = self as unknown as {
   onmessage: ((message: MessageEvent<Start | Command>) => void) | null;
   postMessage(message: unknown): void;
+  addEventListener(type: "error", listener: (event: ErrorEvent) => void): void;
 };
 
 let machine: Aarch64Machine | undefined;
@@ -45,8 +50,22 @@ scope.onmessage = (message: MessageEvent<Start | Command>): void => {
     }
     return;
   }
-  const { handle, pe, mode } = data;
+  const { handle, pe, mode, throwOn } = data;
   const shared = new Int32Array(data.shared);
+  scope.addEventListener("error", (event) => {
+    event.preventDefault();
+    // Handlers that threw in one delivery come as one AggregateError.
+    const errors: unknown[] = event.error instanceof AggregateError
+      ? event.error.errors
+      : [event.error];
+    for (const error of errors) {
+      if (!(error instanceof Error && error.message === `SGI ${throwOn}`)) {
+        Atomics.add(shared, ERRORS, 1);
+      }
+    }
+    Atomics.add(shared, REPORTED, errors.length);
+    Atomics.notify(shared, REPORTED);
+  });
   const m = Aarch64Machine.attach(handle, pe, { listen: mode === "listen" });
   machine = m;
   m.setVector("irq", (token, event) => {
@@ -56,6 +75,7 @@ scope.onmessage = (message: MessageEvent<Start | Command>): void => {
     Atomics.add(shared, countIndex(pe, event.intid), 1);
     Atomics.add(shared, ackIndex(pe), 1);
     Atomics.notify(shared, ackIndex(pe));
+    if (event.intid === throwOn) throw new Error(`SGI ${throwOn}`);
   });
   m.writeDaif(0); // vectors installed: unmask
   scope.postMessage("ready");

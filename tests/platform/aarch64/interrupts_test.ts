@@ -437,6 +437,52 @@ Deno.test("Aarch64Machine.listen() takes interrupts that other agents raise, bet
   }
 });
 
+Deno.test("Aarch64Machine.listen() reports a throwing handler as an error event and goes on", async () => {
+  const { machine, log } = loggingMachine();
+  machine.setVector("irq", (_token, event) => {
+    log.push(`irq ${event.intid}`);
+    if (event.intid === 30) throw new Error("handler failed");
+  });
+  const reported: unknown[] = [];
+  const rejections: unknown[] = [];
+  const onError = (event: ErrorEvent): void => {
+    event.preventDefault();
+    reported.push(event.error);
+  };
+  const onRejection = (event: PromiseRejectionEvent): void => {
+    event.preventDefault();
+    rejections.push(event.reason);
+  };
+  globalThis.addEventListener("error", onError);
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  machine.daifClr(0b0010);
+  machine.listen();
+  const other = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  try {
+    for (const intid of [30, 31, 30]) {
+      const before = log.length;
+      other.raise(0, "irq", intid);
+      const deadline = Date.now() + 2000;
+      while (log.length === before && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(log, ["irq 30", "irq 31", "irq 30"]);
+    assert.deepEqual(reported.map((error) => (error as Error).message), [
+      "handler failed",
+      "handler failed",
+    ]);
+    assert.deepEqual(rejections, []);
+    assert.equal(machine.readDaif(), DAIF.D | DAIF.A | DAIF.F);
+  } finally {
+    machine.stopListening();
+    other.close();
+    globalThis.removeEventListener("error", onError);
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+  }
+});
+
 Deno.test("Aarch64Machine.listen() leaves masked interrupts pending", async () => {
   const { machine, log } = loggingMachine();
   machine.writeDaif(DAIF.I);

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { Aarch64Machine } from "../../../platform/aarch64/mod.ts";
-import { ackIndex, countIndex, ERRORS, sharedCounters, STOP } from "./_shared.ts";
+import { ackIndex, countIndex, ERRORS, REPORTED, sharedCounters, STOP } from "./_shared.ts";
 
 const WORKER = new URL("./_pe_worker.ts", import.meta.url).href;
 
@@ -39,11 +39,12 @@ async function startPe(
   shared: Int32Array,
   mode: "wfi" | "busy" | "listen",
   workers: Worker[],
+  throwOn?: number,
 ): Promise<Worker> {
   const worker = new Worker(WORKER, { type: "module" });
   workers.push(worker);
   const ready = nextMessage(worker);
-  worker.postMessage({ handle: machine.handle, pe, shared: shared.buffer, mode });
+  worker.postMessage({ handle: machine.handle, pe, shared: shared.buffer, mode, throwOn });
   assert.equal(await ready, "ready");
   return worker;
 }
@@ -144,6 +145,41 @@ Deno.test("Aarch64Machine on Workers: an attached PE takes SGIs between event-lo
     machine.sendSgi(1, 4);
     assert.equal(waitAbove(shared, ackIndex(1), 50, 50), false);
     assert.deepEqual(machine.pending(1), [{ kind: "irq", intid: 4, source: 0 }]);
+  } finally {
+    for (const worker of workers) worker.terminate();
+  }
+});
+
+Deno.test("Aarch64Machine on Workers: an idle PE reports a throwing handler as an error event and keeps taking interrupts", async () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  const shared = sharedCounters(machine.coreCount);
+  const workers: Worker[] = [];
+  try {
+    const worker = await startPe(machine, 1, shared, "listen", workers, 7);
+    let died = false;
+    worker.addEventListener("error", (event) => {
+      event.preventDefault();
+      died = true;
+    });
+    for (let i = 0; i < 48; i++) {
+      const before = Atomics.load(shared, ackIndex(1));
+      assert.equal(machine.sendSgi(1, i % 16), true);
+      assert.ok(waitAbove(shared, ackIndex(1), before), `SGI ${i} not acknowledged`);
+    }
+    // SGI 7 threw three times; each error reached the Worker's "error" event
+    // (two that threw in one delivery as one AggregateError).
+    const deadline = Date.now() + 5_000;
+    while (Atomics.load(shared, REPORTED) < 3 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(Atomics.load(shared, REPORTED), 3);
+    assert.deepEqual(countsOf(shared, 1), expectedCounts(48));
+    assert.equal(Atomics.load(shared, ERRORS), 0);
+    assert.deepEqual(machine.pending(1), []);
+    const stopped = nextMessage(worker);
+    worker.postMessage({ command: "stop" });
+    assert.equal(await stopped, "stopped");
+    assert.equal(died, false);
   } finally {
     for (const worker of workers) worker.terminate();
   }
