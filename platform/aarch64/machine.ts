@@ -150,6 +150,11 @@ const EL1H = 0b0101;
 const KINDS: readonly Aarch64InterruptKind[] = ["irq", "fiq", "serror"];
 const KIND_NAMES = { irq: "an IRQ", fiq: "an FIQ", serror: "an SError" } as const;
 const PENDING_BIT = { irq: PENDING_IRQ, fiq: PENDING_FIQ, serror: PENDING_SERROR } as const;
+const KIND_OF_BIT: Record<number, Aarch64InterruptKind> = {
+  [PENDING_IRQ]: "irq",
+  [PENDING_FIQ]: "fiq",
+  [PENDING_SERROR]: "serror",
+};
 /** The order in which pending exceptions are taken: SError, then FIQ, then IRQ. */
 const TAKE_ORDER: readonly Aarch64InterruptKind[] = ["serror", "fiq", "irq"];
 const LAST_INTID = 1019;
@@ -494,6 +499,8 @@ export class Aarch64Machine implements Platform {
    * @param previous The DAIF value to write; bits other than 9..6 are ignored.
    * @throws {TypeError} If `previous` is not a number or a bigint.
    * @throws {RangeError} If `previous` is not an integer from 0 to 2^64 - 1.
+   * @throws {Error} If it would unmask a pending interrupt whose kind has no
+   * vector ({@linkcode Aarch64Machine.setVector}); DAIF is left as it was.
    *
    * @example Usage
    * ```ts
@@ -515,7 +522,6 @@ export class Aarch64Machine implements Platform {
     if (this.#closed) this.#throwClosed("restore");
     // The fast path: what mask() returned, only DAIF bits.
     if (typeof previous === "number" && (previous & DAIF.ALL) === previous) {
-      this.#daif = previous;
       // A plain read, not Atomics.load (which costs as much as a whole
       // section here): raises by this agent are always seen, since they are
       // earlier in program order. One by another agent may be read late;
@@ -526,9 +532,12 @@ export class Aarch64Machine implements Platform {
       const summary = --this.#untilAtomic === 0
         ? (this.#untilAtomic = 64, Atomics.load(this.#words, this.#summary))
         : this.#words[this.#summary] as number;
-      if ((summary & ~previous) !== 0) this.#deliver();
-      return;
+      if ((summary & ~previous) === 0) {
+        this.#daif = previous;
+        return;
+      }
     }
+    // Something may be taken: writeDaif checks the vectors first.
     this.writeDaif(previous);
   }
 
@@ -608,6 +617,8 @@ export class Aarch64Machine implements Platform {
    * 2^53 - 1, or a bigint up to 2^64 - 1.
    * @throws {TypeError} If `value` is not a number or a bigint.
    * @throws {RangeError} If `value` is negative, fractional or too large.
+   * @throws {Error} If it would unmask a pending interrupt whose kind has no
+   * vector ({@linkcode Aarch64Machine.setVector}); DAIF is left as it was.
    *
    * @example Usage
    * ```ts
@@ -623,7 +634,9 @@ export class Aarch64Machine implements Platform {
    */
   writeDaif(value: number | bigint): void {
     this.#checkOpen("write DAIF");
-    this.#daif = daifBitsOf(value, "write DAIF");
+    const daif = daifBitsOf(value, "write DAIF");
+    this.#checkVectors(this.#pe, daif);
+    this.#daif = daif;
     this.#deliverUnmasked();
   }
 
@@ -659,6 +672,8 @@ export class Aarch64Machine implements Platform {
    * @param imm The 4-bit immediate, 0–15.
    * @throws {TypeError} If `imm` is not a number.
    * @throws {RangeError} If `imm` is not an integer from 0 to 15.
+   * @throws {Error} If it would unmask a pending interrupt whose kind has no
+   * vector ({@linkcode Aarch64Machine.setVector}); DAIF is left as it was.
    *
    * @example Usage
    * ```ts
@@ -672,7 +687,9 @@ export class Aarch64Machine implements Platform {
    */
   daifClr(imm: number): void {
     this.#checkOpen("execute msr daifclr");
-    this.#daif &= ~daifBitsOfImmediate(imm, "msr daifclr");
+    const daif = this.#daif & ~daifBitsOfImmediate(imm, "msr daifclr");
+    this.#checkVectors(this.#pe, daif);
+    this.#daif = daif;
     this.#deliverUnmasked();
   }
 
@@ -787,9 +804,19 @@ export class Aarch64Machine implements Platform {
    * Installs the vector handler of one kind of exception for every PE this
    * agent runs (the vector table is per agent), or removes it.
    *
-   * A pending interrupt whose kind has no handler is not taken: unmasking it
-   * throws an `Error` saying so, and it stays pending. Install the vectors,
-   * then unmask.
+   * Install the vectors, then unmask. A pending interrupt whose kind has no
+   * handler is never taken, and the mistake is reported where it is made,
+   * once, without changing anything: an instruction that would unmask it
+   * (`writeDaif`, `daifClr`, `restore`) throws an `Error` and leaves DAIF
+   * as it was, so the section whose `restore` threw leaves the PE masked and
+   * later sections run normally; a `raise` or `sendSgi` that this agent
+   * would take at once throws and makes nothing pending. (On hardware the PE
+   * would jump to whatever the vector table holds.) The interrupt stays
+   * pending until a vector is set and it is unmasked. Only an interrupt that
+   * another agent raises while the PE is already unmasked reaches a
+   * delivery point unannounced: `wfi`, `runOn` and the next unmasking
+   * instruction throw then, and idle delivery reports it
+   * ({@linkcode Aarch64Machine.listen}).
    *
    * @typeParam R What the handler returns (ignored); a promise is a compile
    * error, and a `TypeError` at run time.
@@ -846,6 +873,8 @@ export class Aarch64Machine implements Platform {
    * not a number (a bigint too: INTIDs are numbers).
    * @throws {RangeError} If `pe` is not a PE, `kind` is unknown, or `intid`
    * is outside its range.
+   * @throws {Error} If this agent runs the PE with the interrupt unmasked and
+   * has no vector for it: nothing becomes pending.
    *
    * @example Usage
    * ```ts
@@ -915,6 +944,8 @@ export class Aarch64Machine implements Platform {
    * @returns `true` if the SGI became pending, `false` if it already was.
    * @throws {TypeError} If `intid` is not a number.
    * @throws {RangeError} If `target` is not a PE or `intid` is not 0–15.
+   * @throws {Error} If this agent runs the PE with the interrupt unmasked and
+   * has no vector for it: nothing becomes pending.
    *
    * @example Usage
    * ```ts
@@ -1236,16 +1267,40 @@ export class Aarch64Machine implements Platform {
   /** Sets a pending bit; wakes the PE; takes the interrupt if this agent runs the PE unmasked. */
   #post(pe: number, index: number, bit: number, kindBit: number): boolean {
     const words = this.#words;
+    const daif = pe === this.#pe ? this.#daif : this.#daifs[pe] as number;
+    const takenAtOnce = (kindBit & ~daif) !== 0 &&
+      Atomics.load(words, this.#blockOf(pe) + OWNER) === this.#agent;
+    if (takenAtOnce) this.#checkVector(pe, KIND_OF_BIT[kindBit] as Aarch64InterruptKind);
     if ((Atomics.or(words, index, bit) & bit) !== 0) return false;
     const block = this.#blockOf(pe);
     Atomics.or(words, block + SUMMARY, kindBit);
     Atomics.add(words, block + WAKE, 1);
     Atomics.notify(words, block + WAKE);
-    const daif = pe === this.#pe ? this.#daif : this.#daifs[pe] as number;
-    if ((kindBit & ~daif) !== 0 && Atomics.load(words, block + OWNER) === this.#agent) {
-      deliverPending(this, this.#model, pe);
-    }
+    if (takenAtOnce) deliverPending(this, this.#model, pe);
     return true;
+  }
+
+  /**
+   * Throws, before anything changes, if DAIF = `daif` on `pe` would let
+   * through a pending interrupt whose kind has no vector.
+   */
+  #checkVectors(pe: number, daif: number): void {
+    const open = Atomics.load(this.#words, this.#blockOf(pe) + SUMMARY) & ~daif & PENDING_ANY;
+    if (open === 0) return;
+    for (const kind of TAKE_ORDER) {
+      if ((open & PENDING_BIT[kind]) !== 0 && this.#scan(pe, kind, () => true)) {
+        this.#checkVector(pe, kind);
+      }
+    }
+  }
+
+  #checkVector(pe: number, kind: Aarch64InterruptKind): void {
+    if (this.#vectors[kind] !== undefined) return;
+    throw new Error(
+      `Cannot take ${
+        KIND_NAMES[kind]
+      } on PE ${pe} as no "${kind}" vector is set: call setVector("${kind}", handler) before unmasking`,
+    );
   }
 
   #takeDeliverable(pe: number): Aarch64Interrupt | undefined {
@@ -1257,12 +1312,10 @@ export class Aarch64Machine implements Platform {
       const kindBit = PENDING_BIT[kind];
       if ((open & kindBit) === 0) continue;
       if (this.#vectors[kind] === undefined) {
+        // Only when it arrived while the PE was already unmasked (from
+        // another agent): an unmasking instruction checks first.
         if (!this.#scan(pe, kind, () => true)) continue;
-        throw new Error(
-          `Cannot take ${
-            KIND_NAMES[kind]
-          } on PE ${pe} as no "${kind}" vector is set: call setVector("${kind}", handler) before unmasking`,
-        );
+        this.#checkVector(pe, kind);
       }
       // Clear the summary bit first: a raise that lands after the scan
       // below sets it again, so no pending interrupt is left unannounced.

@@ -317,14 +317,53 @@ Deno.test("Aarch64Machine leaves an interrupt pending when its vector is missing
     message:
       `Cannot take an FIQ on PE 0 as no "fiq" vector is set: call setVector("fiq", handler) before unmasking`,
   });
-  assert.equal(machine.readDaif(), 0);
+  assert.equal(machine.readDaif(), DAIF.ALL); // the failed msr daif changed nothing
+  assert.throws(() => machine.daifClr(0b0001), { name: "Error" });
+  assert.equal(machine.readDaif(), DAIF.ALL);
+  machine.daifClr(0b0010); // IRQ: nothing of it pending, allowed
+  assert.equal(machine.readDaif(), DAIF.D | DAIF.A | DAIF.F);
   assert.deepEqual(machine.pending(), [{ kind: "fiq", intid: 20, source: undefined }]);
   const taken: number[] = [];
   machine.setVector("fiq", (_token, event) => taken.push(event.intid));
-  machine.daifClr(0);
+  machine.writeDaif(0);
   assert.deepEqual(taken, [20]);
   machine.setVector("fiq", undefined);
-  assert.throws(() => machine.raise(0, "fiq", 21), { name: "Error" });
+  assert.throws(() => machine.raise(0, "fiq", 21), {
+    name: "Error",
+    message:
+      `Cannot take an FIQ on PE 0 as no "fiq" vector is set: call setVector("fiq", handler) before unmasking`,
+  });
+  assert.deepEqual(machine.pending(), []); // the refused raise made nothing pending
+  assert.throws(() => machine.sendSgi(0, 3), { name: "Error" }); // no "irq" vector either
+  assert.deepEqual(machine.pending(), []);
+  assert.equal(machine.raise(1, "fiq", 21), true); // PE 1 is masked: pending there
+});
+
+Deno.test("Aarch64Machine fails one section, not every later one, when an interrupt without a vector arrives", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  machine.setVector("irq", () => {});
+  machine.writeDaif(0);
+  const other = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  try {
+    other.raise(0, "serror"); // from another agent: PE 0 is unmasked and has no "serror" vector
+    let runs = 0;
+    assert.throws(() => exceptionFree(machine, () => runs++), {
+      name: "Error",
+      message:
+        `Cannot take an SError on PE 0 as no "serror" vector is set: call setVector("serror", handler) before unmasking`,
+    });
+    assert.equal(runs, 1);
+    assert.equal(machine.readDaif(), DAIF.ALL); // the restore did not unmask
+    for (let i = 0; i < 3; i++) assert.equal(exceptionFree(machine, () => ++runs), i + 2);
+    assert.deepEqual(machine.pending(), [{ kind: "serror", intid: 0, source: undefined }]);
+    const taken: string[] = [];
+    machine.setVector("serror", (_token, event) => taken.push(event.kind));
+    machine.writeDaif(0);
+    assert.deepEqual(taken, ["serror"]);
+    assert.deepEqual(machine.pending(), []);
+  } finally {
+    other.close();
+  }
 });
 
 Deno.test("Aarch64Machine.wfi() returns false on timeout and true when something is pending", () => {
