@@ -1,16 +1,12 @@
 // Copyright 2026 the percpu authors. MIT license.
 
 // Turns the machine options (an affinity list, a topology or a preset) into
-// the PEs of the machine, and computes MPIDR_EL1 from them.
+// the PEs of the machine.
 
 import { describe } from "../../_internal/describe.ts";
+import { MAX_PES } from "./_layout.ts";
+import { MPIDR } from "./mpidr.ts";
 import { AARCH64_PRESETS, type Aarch64PresetName, qemuVirtMpidrs } from "./presets.ts";
-
-/** Most PEs a machine may have (Linux's default NR_CPUS on arm64). */
-export const MAX_PES = 512;
-
-/** Bits of an affinity value: Aff3 in 39..32, Aff2..Aff0 in 23..0. */
-const AFFINITY_MASK = 0xff00ffffffn;
 
 /** The PEs of a machine, in device-tree order. */
 export interface Pes {
@@ -100,7 +96,7 @@ function checkAffinities(list: unknown): number[] {
         }`,
       );
     }
-    if (affinity < 0n || (affinity & ~AFFINITY_MASK) !== 0n) {
+    if (affinity < 0n || (affinity & ~MPIDR.AFFINITY) !== 0n) {
       throw new RangeError(
         `Cannot ${ACTION} as 'mpidrs[${pe}]' must have only affinity bits (Aff3 in 39..32, Aff2..Aff0 in 23..0, as in a device-tree reg): current value is ${
           hex(affinity)
@@ -187,12 +183,6 @@ function pesOfPreset(name: unknown, cpus: unknown): Pes {
   }
   const preset = AARCH64_PRESETS[name as Aarch64PresetName];
   return { affinities: [...preset.mpidrs], multithreaded: preset.multithreaded };
-}
-
-/** MPIDR_EL1 of a PE with `affinity`, on a machine of `count` PEs. */
-export function mpidrOf(affinity: number, multithreaded: boolean, count: number): bigint {
-  return BigInt(affinity) | 1n << 31n | (count === 1 ? 1n << 30n : 0n) |
-    (multithreaded ? 1n << 24n : 0n);
 }
 
 function hex(value: bigint): string {

@@ -4,9 +4,10 @@
 // words. DAIF and SPSR_EL1 are not here: only the agent that runs a PE
 // touches them, so they are plain fields of that agent's Aarch64Machine.
 //
-// Header (words 0..31):
+// Header (words 0..31; see the HEADER_* names below):
 //   0 MAGIC, 1 VERSION, 2 PE count, 3 flags (bit 0: MPIDR_EL1.MT),
-//   4 last agent id handed out, 5 words per PE block, 6 SGI bitmap words.
+//   4 last agent id handed out. The size of a PE block follows from the PE
+//   count (shapeOf), so it is not stored.
 // Affinity table (from word 32): two words per PE, Aff2..Aff0 then Aff3,
 //   padded to a multiple of 32 words.
 // One block per PE, each starting on its own 128-byte line:
@@ -31,9 +32,21 @@
 import { describe } from "../../_internal/describe.ts";
 
 const MAGIC = 0x41363450; // "A64P"
-const VERSION = 1;
+const VERSION = 2;
 const HEADER_WORDS = 32;
 const LINE_WORDS = 32; // 128 bytes
+
+// Header words.
+const HEADER_MAGIC = 0;
+const HEADER_VERSION = 1;
+const HEADER_COUNT = 2;
+const HEADER_FLAGS = 3;
+const HEADER_LAST_AGENT = 4;
+/** Bit of HEADER_FLAGS: MPIDR_EL1.MT reads 1 on every PE. */
+const FLAG_MULTITHREADED = 1;
+
+/** Most PEs a machine may have (Linux's default NR_CPUS on arm64). */
+export const MAX_PES = 512;
 
 export const SUMMARY = 0;
 export const WAKE = 1;
@@ -72,19 +85,25 @@ function roundUp(words: number): number {
   return Math.ceil(words / LINE_WORDS) * LINE_WORDS;
 }
 
-/** Allocates and fills the shared memory of a new machine. */
-export function createLayout(affinities: readonly number[], multithreaded: boolean): Layout {
-  const count = affinities.length;
+/** Where the blocks are and how long the memory is, for `count` PEs. */
+function shapeOf(
+  count: number,
+): { base: number; stride: number; sgiWords: number; length: number } {
   const sgiWords = Math.ceil(16 * count / 32);
   const stride = roundUp(SGI + sgiWords);
   const base = HEADER_WORDS + roundUp(2 * count);
-  const words = new Int32Array(new SharedArrayBuffer((base + count * stride) * 4));
-  words[0] = MAGIC;
-  words[1] = VERSION;
-  words[2] = count;
-  words[3] = multithreaded ? 1 : 0;
-  words[5] = stride;
-  words[6] = sgiWords;
+  return { base, stride, sgiWords, length: base + count * stride };
+}
+
+/** Allocates and fills the shared memory of a new machine. */
+export function createLayout(affinities: readonly number[], multithreaded: boolean): Layout {
+  const count = affinities.length;
+  const { base, stride, sgiWords, length } = shapeOf(count);
+  const words = new Int32Array(new SharedArrayBuffer(length * 4));
+  words[HEADER_MAGIC] = MAGIC;
+  words[HEADER_VERSION] = VERSION;
+  words[HEADER_COUNT] = count;
+  words[HEADER_FLAGS] = multithreaded ? FLAG_MULTITHREADED : 0;
   for (let pe = 0; pe < count; pe++) {
     const affinity = affinities[pe] as number;
     words[HEADER_WORDS + 2 * pe] = affinity % 0x1000000;
@@ -110,18 +129,17 @@ export function openLayout(handle: unknown, action: string): Layout {
   };
   if (buffer.byteLength < HEADER_WORDS * 4) bad();
   const words = new Int32Array(buffer);
-  const count = Atomics.load(words, 2);
-  const stride = Atomics.load(words, 5);
-  const sgiWords = Atomics.load(words, 6);
-  const base = HEADER_WORDS + roundUp(2 * count);
+  const count = Atomics.load(words, HEADER_COUNT);
   if (
-    Atomics.load(words, 0) !== MAGIC || Atomics.load(words, 1) !== VERSION || count < 1 ||
-    sgiWords !== Math.ceil(16 * count / 32) || stride !== roundUp(SGI + sgiWords) ||
-    words.length !== base + count * stride
+    Atomics.load(words, HEADER_MAGIC) !== MAGIC ||
+    Atomics.load(words, HEADER_VERSION) !== VERSION || count < 1 || count > MAX_PES
   ) {
     bad();
   }
-  return { words, count, multithreaded: Atomics.load(words, 3) === 1, base, stride, sgiWords };
+  const { base, stride, sgiWords, length } = shapeOf(count);
+  if (words.length !== length) bad();
+  const multithreaded = (Atomics.load(words, HEADER_FLAGS) & FLAG_MULTITHREADED) !== 0;
+  return { words, count, multithreaded, base, stride, sgiWords };
 }
 
 /** The affinity value of `pe`, as `createLayout` stored it. */
@@ -133,5 +151,5 @@ export function affinityOf(layout: Layout, pe: number): number {
 
 /** A fresh agent id, never 0, unique for this machine. */
 export function newAgentId(layout: Layout): number {
-  return Atomics.add(layout.words, 4, 1) + 1;
+  return Atomics.add(layout.words, HEADER_LAST_AGENT, 1) + 1;
 }

@@ -4,7 +4,7 @@ import { describe } from "../../_internal/describe.ts";
 import type { ExceptionFree, Synchronous } from "../../percpu/exception_free.ts";
 import type { Platform } from "../../percpu/platform.ts";
 import { deliverPending, type ExceptionModel } from "../_delivery.ts";
-import { mpidrOf, pesOf } from "./_affinity.ts";
+import { pesOf } from "./_affinity.ts";
 import {
   type Aarch64MachineHandle,
   affinityOf,
@@ -27,6 +27,7 @@ import {
 } from "./_layout.ts";
 import { daifBitsOf, daifBitsOfImmediate } from "./_registers.ts";
 import { DAIF } from "./daif.ts";
+import { decodeMpidr, encodeMpidr } from "./mpidr.ts";
 import type { Aarch64PresetName } from "./presets.ts";
 
 export type { Aarch64MachineHandle } from "./_layout.ts";
@@ -321,7 +322,11 @@ export class Aarch64Machine implements Platform {
     this.#spsrs = new Array<number>(layout.count).fill(0);
     this.#mpidrs = [];
     for (let i = 0; i < layout.count; i++) {
-      this.#mpidrs.push(mpidrOf(affinityOf(layout, i), layout.multithreaded, layout.count));
+      // U is set on a machine of one PE only; MT as the machine says.
+      const fields = decodeMpidr(affinityOf(layout, i));
+      this.#mpidrs.push(
+        encodeMpidr({ ...fields, mt: layout.multithreaded, u: layout.count === 1 }),
+      );
     }
     this.#model = {
       takeDeliverable: (core) => this.#takeDeliverable(core),

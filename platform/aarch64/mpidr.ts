@@ -126,3 +126,62 @@ export function decodeMpidr(mpidr: bigint | number): MpidrFields {
     u: (value & MPIDR.U) !== 0n,
   };
 }
+
+/**
+ * Builds an MPIDR_EL1 value from its fields: the inverse of
+ * {@linkcode decodeMpidr}, with bit 31 (RES1) set as the register reads it.
+ *
+ * @param fields The affinity levels (integers 0–255) and the MT and U flags.
+ * @returns The 64-bit register value.
+ * @throws {TypeError} If `fields` is not an object, a level is not a number
+ * or a flag is not a boolean.
+ * @throws {RangeError} If a level is not an integer from 0 to 255.
+ *
+ * @example Usage
+ * ```ts
+ * import { decodeMpidr, encodeMpidr } from "@percpu/percpu/platform/aarch64";
+ * import assert from "node:assert/strict";
+ *
+ * const fields = { aff0: 0, aff1: 5, aff2: 0, aff3: 0, mt: true, u: false };
+ * assert.equal(encodeMpidr(fields), 0x81000500n);
+ * assert.deepEqual(decodeMpidr(encodeMpidr(fields)), fields);
+ * ```
+ */
+export function encodeMpidr(fields: MpidrFields): bigint {
+  if (typeof fields !== "object" || fields === null) {
+    throw new TypeError(
+      `Cannot encode MPIDR_EL1 as 'fields' must be an object: current value is ${describe(fields)}`,
+    );
+  }
+  let value = MPIDR.RES1;
+  for (const [name, shift] of [["aff0", 0n], ["aff1", 8n], ["aff2", 16n], ["aff3", 32n]] as const) {
+    const level: unknown = fields[name];
+    if (typeof level !== "number") {
+      throw new TypeError(
+        `Cannot encode MPIDR_EL1 as '${name}' must be a number: current value is ${
+          describe(level)
+        }`,
+      );
+    }
+    if (!Number.isInteger(level) || level < 0 || level > 255) {
+      throw new RangeError(
+        `Cannot encode MPIDR_EL1 as '${name}' must be an integer from 0 to 255: current value is ${
+          describe(level)
+        }`,
+      );
+    }
+    value |= BigInt(level) << shift;
+  }
+  for (const [name, bit] of [["mt", MPIDR.MT], ["u", MPIDR.U]] as const) {
+    const flag: unknown = fields[name];
+    if (typeof flag !== "boolean") {
+      throw new TypeError(
+        `Cannot encode MPIDR_EL1 as '${name}' must be a boolean: current value is ${
+          describe(flag)
+        }`,
+      );
+    }
+    if (flag) value |= bit;
+  }
+  return value;
+}

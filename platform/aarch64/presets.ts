@@ -1,6 +1,7 @@
 // Copyright 2026 the percpu authors. MIT license.
 
 import { describe } from "../../_internal/describe.ts";
+import { MAX_PES } from "./_layout.ts";
 
 /**
  * A real machine's PEs, as its device tree lists them: one entry of
@@ -93,9 +94,6 @@ export const AARCH64_PRESETS: Readonly<Record<Aarch64PresetName, Aarch64Preset>>
   }),
 });
 
-/** Most CPUs the model's QEMU `virt` preset accepts (the model's own limit, see `Aarch64Machine`). */
-const QEMU_VIRT_MAX_CPUS = 512;
-
 /**
  * The affinity values of a QEMU `virt` machine with `cpus` CPUs, in
  * device-tree order.
@@ -130,9 +128,9 @@ export function qemuVirtMpidrs(cpus: number): number[] {
       }`,
     );
   }
-  if (!Number.isInteger(cpus) || cpus < 1 || cpus > QEMU_VIRT_MAX_CPUS) {
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_PES) {
     throw new RangeError(
-      `Cannot build a QEMU virt machine as 'cpus' must be an integer from 1 to ${QEMU_VIRT_MAX_CPUS}: current value is ${
+      `Cannot build a QEMU virt machine as 'cpus' must be an integer from 1 to ${MAX_PES}: current value is ${
         describe(cpus)
       }`,
     );

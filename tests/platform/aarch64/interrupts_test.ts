@@ -689,6 +689,18 @@ Deno.test("Aarch64Machine.attach() throws for a bad handle or PE", async (t) => 
         "Cannot attach to PE 1 as the handle's buffer does not hold an Aarch64Machine: pass the handle of a machine, unchanged",
     });
   });
+  await t.step("a PE count that does not match the buffer's length", () => {
+    const words = new Int32Array(new SharedArrayBuffer(machine.handle.buffer.byteLength));
+    words.set(new Int32Array(machine.handle.buffer));
+    words[2] = 3; // the header's PE count
+    assert.throws(() => Aarch64Machine.attach({ buffer: words.buffer }, 1), {
+      name: "TypeError",
+      message:
+        "Cannot attach to PE 1 as the handle's buffer does not hold an Aarch64Machine: pass the handle of a machine, unchanged",
+    });
+    words[2] = 2;
+    Aarch64Machine.attach({ buffer: words.buffer }, 1, { listen: false }).close();
+  });
   await t.step("a truncated buffer", () => {
     const handle = { buffer: new SharedArrayBuffer(64) };
     assert.throws(() => Aarch64Machine.attach(handle, 1), { name: "TypeError" });

@@ -6,7 +6,9 @@ import {
   Aarch64Machine,
   type Aarch64MachineOptions,
   decodeMpidr,
+  encodeMpidr,
   MPIDR,
+  type MpidrFields,
   qemuVirtMpidrs,
 } from "../../../platform/aarch64/mod.ts";
 
@@ -435,4 +437,57 @@ Deno.test("decodeMpidr() throws for values that are not a 64-bit register", () =
     message:
       `Cannot decode MPIDR_EL1 as the value must be a bigint or a number: current value is "0x80000000"`,
   });
+});
+
+Deno.test("encodeMpidr() sets every field and RES1, and undoes decodeMpidr()", () => {
+  assert.equal(
+    encodeMpidr({ aff0: 0x12, aff1: 0x34, aff2: 0x56, aff3: 0x78, mt: true, u: true }),
+    0x78_c1_56_34_12n,
+  );
+  assert.equal(
+    encodeMpidr({ aff0: 0, aff1: 0, aff2: 0, aff3: 0, mt: false, u: false }),
+    MPIDR.RES1,
+  );
+  for (const value of [0x80000000n, 0xff_c1ff_ffffn, 0x81000500n, 0x1_8001_0203n]) {
+    assert.equal(encodeMpidr(decodeMpidr(value)), value);
+  }
+});
+
+Deno.test("encodeMpidr() throws for bad fields", () => {
+  const good = { aff0: 0, aff1: 0, aff2: 0, aff3: 0, mt: false, u: false };
+  const cases: [unknown, string, string][] = [
+    [
+      null,
+      "TypeError",
+      "Cannot encode MPIDR_EL1 as 'fields' must be an object: current value is null",
+    ],
+    [
+      { ...good, aff2: 256 },
+      "RangeError",
+      "Cannot encode MPIDR_EL1 as 'aff2' must be an integer from 0 to 255: current value is 256",
+    ],
+    [
+      { ...good, aff0: -1 },
+      "RangeError",
+      "Cannot encode MPIDR_EL1 as 'aff0' must be an integer from 0 to 255: current value is -1",
+    ],
+    [
+      { ...good, aff3: 1n },
+      "TypeError",
+      "Cannot encode MPIDR_EL1 as 'aff3' must be a number: current value is 1n",
+    ],
+    [
+      { ...good, mt: 1 },
+      "TypeError",
+      "Cannot encode MPIDR_EL1 as 'mt' must be a boolean: current value is 1",
+    ],
+    [
+      { ...good, u: undefined },
+      "TypeError",
+      "Cannot encode MPIDR_EL1 as 'u' must be a boolean: current value is undefined",
+    ],
+  ];
+  for (const [fields, name, message] of cases) {
+    assert.throws(() => encodeMpidr(fields as MpidrFields), { name, message });
+  }
 });
