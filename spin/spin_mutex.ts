@@ -3,14 +3,7 @@
 import { describe } from "../_internal/describe.ts";
 import { checkHandle, checkOptions, checkType, placement } from "../_internal/shared_memory.ts";
 import { ExceptionFree, rejectThenable, type Synchronous } from "../percpu/exception_free.ts";
-import {
-  byteLengthOf,
-  type LockWord,
-  lockWordAt,
-  MAX_CORE,
-  NO_WATCH,
-  NOT_HELD,
-} from "./_lock_word.ts";
+import { type AgentLock, agentLockAt, byteLengthOf, NO_WATCH, NOT_HELD } from "./_agent_lock.ts";
 import { holdGuard, type SpinMutexGuard } from "./spin_mutex_guard.ts";
 
 /**
@@ -39,6 +32,12 @@ export interface SpinMutexOptions {
    * it takes {@linkcode SpinMutex.FAIR_BYTE_LENGTH} bytes. Costs more than
    * the default plain lock, and a waiter that dies blocks the queue until
    * {@linkcode SpinMutex.forceUnlock}.
+   *
+   * Every view of a lock must agree on it: attach views from the handle,
+   * which carries it. A plain and a fair view of the same bytes that meet
+   * (one holds while the other locks) make `lock` throw `RangeError`; a
+   * fair holder's owner word is negative, which a plain word never is. Views
+   * that never overlap in time are not noticed, and do no harm.
    *
    * @default {false}
    */
@@ -87,9 +86,11 @@ export interface WaitUnlockedOptions {
  * own agent: JavaScript runs one call at a time per agent, so the holder
  * could never release it while the caller waits.
  *
- * That covers locking twice on one core, and two cores simulated in one agent
- * (a mock platform) taking turns. A lock held by another agent is never
- * reported: `lock` waits for it.
+ * That covers locking twice on one core, also through a view this agent does
+ * not recognise (a handle cloned twice: a core runs in one agent at a time,
+ * so the owner core in the lock word tells), and two cores simulated in one
+ * agent (a mock platform) taking turns through views of one buffer object.
+ * A lock held by another agent is never reported: `lock` waits for it.
  *
  * @example Usage
  * ```ts
@@ -228,11 +229,14 @@ export class LockTimeoutError extends Error implements LockTimeout {
  * outside its section with {@linkcode SpinMutex.waitUnlocked}, then locks.
  *
  * **Limits.** Not re-entrant: locking again on the same core throws
- * {@linkcode DeadlockError}. Not fair unless `fair: true`. A view recognises
- * the other views of this agent by their `SharedArrayBuffer` object: attach a
- * lock once per agent, or send its handles in one message (a structured clone
- * keeps one buffer object per message), so that a deadlock across two views
- * is reported instead of waited on.
+ * {@linkcode DeadlockError}, through any view. Not fair unless `fair: true`,
+ * and every view must agree on `fair`. A view recognises the other views of
+ * this agent by their `SharedArrayBuffer` object; across views of separate
+ * buffer objects over the same memory, only the holder's core is known, so
+ * two cores simulated in one agent (a mock platform) that hold and lock
+ * through such views wait for the timeout instead of throwing
+ * `DeadlockError`: attach a lock once per agent, or send its handles in one
+ * message (a structured clone keeps one buffer object per message).
  *
  * @typeParam T The guarded value.
  *
@@ -313,7 +317,7 @@ export class SpinMutex<T> {
    */
   static readonly DEFAULT_FAIR_SPIN: number = 1024;
 
-  #word: LockWord;
+  #lock: AgentLock;
   #value: T;
   #spin: number;
   #timeoutMs: number;
@@ -367,11 +371,7 @@ export class SpinMutex<T> {
     const spin = fair ? SpinMutex.DEFAULT_FAIR_SPIN : SpinMutex.DEFAULT_SPIN;
     this.#spin = checkWaitOption(options.spin, "spin", spin, true);
     this.#timeoutMs = checkWaitOption(options.timeoutMs, "timeoutMs", Infinity, false);
-    const word = lockWordAt(shared, offset, fair);
-    if (typeof word === "string") {
-      throw new RangeError(`Cannot create SpinMutex at byteOffset ${offset} as ${word}`);
-    }
-    this.#word = word;
+    this.#lock = agentLockAt(shared, offset, fair);
     this.#value = value;
     this.#handle = Object.freeze({ buffer: shared, byteOffset: offset, fair });
   }
@@ -471,7 +471,9 @@ export class SpinMutex<T> {
    * another core simulated in the same agent).
    * @throws {LockTimeoutError} If `options.timeoutMs` passed with the lock
    * still held by another agent; nothing is taken.
-   * @throws {RangeError} If the core index is above 536870910.
+   * @throws {RangeError} If the core index is above 536870910 (a plain lock;
+   * 2147483646 for a fair one), or a view of the other kind (plain or fair)
+   * holds the same bytes.
    *
    * @example Usage
    * ```ts
@@ -488,12 +490,7 @@ export class SpinMutex<T> {
    * ```
    */
   lock(token: ExceptionFree): SpinMutexGuard<T> {
-    ExceptionFree.assertValid(token, "lock SpinMutex");
-    const word = this.#word;
-    const core = token.core;
-    if (core > MAX_CORE) throwCoreTooLarge(core);
-    if (!word.tryAcquire(core)) this.#wait(word, core);
-    return holdGuard(word, token, this.#value);
+    return holdGuard(this.#acquire(token, true)!, token, this.#value);
   }
 
   /**
@@ -502,7 +499,8 @@ export class SpinMutex<T> {
    * @param token A live token of the current core.
    * @returns A guard, or `undefined` if any agent (this one included) holds the lock.
    * @throws {ExceptionTokenError} If the token is expired, of another core, or forged.
-   * @throws {RangeError} If the core index is above 536870910.
+   * @throws {RangeError} If the core index is above 536870910 (a plain lock;
+   * 2147483646 for a fair one).
    *
    * @example Usage
    * ```ts
@@ -519,11 +517,8 @@ export class SpinMutex<T> {
    * ```
    */
   tryLock(token: ExceptionFree): SpinMutexGuard<T> | undefined {
-    ExceptionFree.assertValid(token, "lock SpinMutex");
-    const core = token.core;
-    if (core > MAX_CORE) throwCoreTooLarge(core);
-    const word = this.#word;
-    return word.tryAcquire(core) ? holdGuard(word, token, this.#value) : undefined;
+    const lock = this.#acquire(token, false);
+    return lock === undefined ? undefined : holdGuard(lock, token, this.#value);
   }
 
   /**
@@ -559,24 +554,21 @@ export class SpinMutex<T> {
    */
   withLock<R>(token: ExceptionFree, fn: (value: T) => Synchronous<R>): R {
     if (typeof fn !== "function") {
+      // A bad token is reported first, as by every other call.
       ExceptionFree.assertValid(token, "lock SpinMutex");
       throw new TypeError(
         `Cannot lock SpinMutex as 'fn' must be a function: current value is ${describe(fn)}`,
       );
     }
-    ExceptionFree.assertValid(token, "lock SpinMutex");
-    const word = this.#word;
-    const core = token.core;
-    if (core > MAX_CORE) throwCoreTooLarge(core);
-    if (!word.tryAcquire(core)) this.#wait(word, core);
+    const lock = this.#acquire(token, true)!;
     // No guard object: the hold cannot outlive this call, which ends before
     // the section does.
-    const generation = word.hold(core, NO_WATCH);
+    const generation = lock.hold(token.core, NO_WATCH);
     let result: R;
     try {
       result = fn(this.#value);
     } finally {
-      word.drop(generation);
+      lock.drop(generation);
     }
     rejectThenable(
       result,
@@ -607,7 +599,7 @@ export class SpinMutex<T> {
    * ```
    */
   isLocked(): boolean {
-    return this.#word.isLocked();
+    return this.#lock.word.isLocked();
   }
 
   /**
@@ -637,7 +629,7 @@ export class SpinMutex<T> {
    * ```
    */
   forceUnlock(): void {
-    this.#word.forceRelease();
+    this.#lock.forceRelease();
   }
 
   /**
@@ -673,17 +665,37 @@ export class SpinMutex<T> {
         ),
       );
     }
-    return this.#word.waitUnlocked(signal);
+    return this.#lock.word.waitUnlocked(signal);
   }
 
-  #wait(word: LockWord, core: number): void {
-    if (word.held !== NOT_HELD) throw new DeadlockError(word.core, core);
-    if (!word.acquire(core, this.#spin, this.#timeoutMs)) {
-      throw new LockTimeoutError({
-        ownerCore: word.ownerCore(),
-        core,
-        timeoutMs: this.#timeoutMs,
-      });
+  /**
+   * Checks the token and takes the lock for its core; waits for it if
+   * `wait`, else returns `undefined` when it is taken.
+   */
+  #acquire(token: ExceptionFree, wait: boolean): AgentLock | undefined {
+    ExceptionFree.assertValid(token, "lock SpinMutex");
+    const lock = this.#lock;
+    const word = lock.word;
+    const core = token.core;
+    if (core > word.maxCore) throwCoreTooLarge(core, word.maxCore);
+    if (word.tryAcquire(core)) return lock;
+    if (!wait) return undefined;
+    this.#acquireSlow(lock, core);
+    return lock;
+  }
+
+  /** Waits for the lock, unless the holder can never release it while we wait. */
+  #acquireSlow(lock: AgentLock, core: number): void {
+    if (lock.held !== NOT_HELD) throw new DeadlockError(lock.core, core);
+    const word = lock.word;
+    // A core is run by one agent at a time (the Platform contract), so a
+    // holder on our own core is this agent, even through a view this agent
+    // cannot recognise (another SharedArrayBuffer object over the memory).
+    if (word.ownerCore() === core) throw new DeadlockError(core, core);
+    const timeoutMs = this.#timeoutMs;
+    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+    if (!word.acquire(core, this.#spin, deadline)) {
+      throw new LockTimeoutError({ ownerCore: word.ownerCore(), core, timeoutMs });
     }
   }
 }
@@ -707,8 +719,8 @@ function checkWaitOption(
   return number;
 }
 
-function throwCoreTooLarge(core: number): never {
+function throwCoreTooLarge(core: number, maxCore: number): never {
   throw new RangeError(
-    `Cannot lock SpinMutex as the core index must be at most ${MAX_CORE} to fit in the lock word: current value is ${core}`,
+    `Cannot lock SpinMutex as the core index must be at most ${maxCore} to fit in the lock word: current value is ${core}`,
   );
 }

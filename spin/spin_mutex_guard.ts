@@ -1,7 +1,7 @@
 // Copyright 2026 the percpu authors. MIT license.
 
 import type { ExceptionFree, SectionCleanup } from "../percpu/exception_free.ts";
-import { GENERATION_MASK, type LockWord, NOT_HELD } from "./_lock_word.ts";
+import { type AgentLock, GENERATION_MASK, NOT_HELD } from "./_agent_lock.ts";
 
 /**
  * Thrown when an `exceptionFree` section ends while a {@linkcode SpinMutexGuard}
@@ -57,13 +57,13 @@ export class LeakedGuardError extends Error {
 const KEY = Symbol("SpinMutexGuard");
 
 /**
- * Records that `token` took the lock `word` on `token.core` and returns the
- * guard; makes sure the section of `token` checks for it at its end.
+ * Records that `token` took `lock` on `token.core` and returns the guard;
+ * makes sure the section of `token` checks for it at its end.
  *
  * Internal to spin/: `SpinMutex` calls it right after acquiring. Set in
  * SpinMutexGuard's static block, which can reach the private constructor.
  */
-export let holdGuard: <T>(word: LockWord, token: ExceptionFree, value: T) => SpinMutexGuard<T>;
+export let holdGuard: <T>(lock: AgentLock, token: ExceptionFree, value: T) => SpinMutexGuard<T>;
 
 /**
  * Proof that the caller holds a `SpinMutex`, and access to its value; only
@@ -95,21 +95,22 @@ export let holdGuard: <T>(word: LockWord, token: ExceptionFree, value: T) => Spi
  */
 export class SpinMutexGuard<T> {
   static {
-    holdGuard = <T>(word: LockWord, token: ExceptionFree, value: T) => {
+    holdGuard = <T>(lock: AgentLock, token: ExceptionFree, value: T) => {
       // One watch per section and lock, not one per lock() call: lock and
-      // unlock stay free of allocations beyond the guard.
-      if (word.watching !== token) watchSection(word, token);
-      return new SpinMutexGuard(KEY, word, value, word.hold(token.core, word.watchId));
+      // unlock stay free of allocations beyond the guard (bench/README.md
+      // measured a defer() and cancel() per guard at twice the cost).
+      if (lock.watching !== token) watchSection(lock, token);
+      return new SpinMutexGuard(KEY, lock, value, lock.hold(token.core, lock.watchId));
     };
   }
 
-  #word: LockWord;
+  #lock: AgentLock;
   #value: T;
   #generation: number;
 
-  private constructor(key: symbol, word: LockWord, value: T, generation: number) {
+  private constructor(key: symbol, lock: AgentLock, value: T, generation: number) {
     if (key !== KEY) throwForgedGuard();
-    this.#word = word;
+    this.#lock = lock;
     this.#value = value;
     this.#generation = generation;
   }
@@ -138,7 +139,7 @@ export class SpinMutexGuard<T> {
    * ```
    */
   get value(): T {
-    if (this.#word.held !== this.#generation) throwReleased();
+    if (this.#lock.held !== this.#generation) throwReleased();
     return this.#value;
   }
 
@@ -167,7 +168,7 @@ export class SpinMutexGuard<T> {
    * ```
    */
   unlock(): void {
-    this.#word.drop(this.#generation);
+    this.#lock.drop(this.#generation);
   }
 
   /**
@@ -198,10 +199,10 @@ export class SpinMutexGuard<T> {
 // Out of line, as everything cold on the lock() path: V8 inlines lock() into
 // its caller only while lock() stays small, and only then can it avoid
 // allocating the guard at all.
-function watchSection(word: LockWord, token: ExceptionFree): void {
-  const id = word.watchId = (word.watchId + 1) & GENERATION_MASK;
-  token.defer(new SectionWatch(word, token, id));
-  word.watching = token;
+function watchSection(lock: AgentLock, token: ExceptionFree): void {
+  const id = lock.watchId = (lock.watchId + 1) & GENERATION_MASK;
+  token.defer(new SectionWatch(lock, token, id));
+  lock.watching = token;
 }
 
 // Throwing out of line also lets V8 keep a guard that does not escape in
@@ -220,22 +221,22 @@ function throwForgedGuard(): never {
 
 /** At the end of a section, releases a guard its token still holds on one lock. */
 class SectionWatch implements SectionCleanup {
-  #word: LockWord;
+  #lock: AgentLock;
   #token: ExceptionFree;
   #id: number;
 
-  constructor(word: LockWord, token: ExceptionFree, id: number) {
-    this.#word = word;
+  constructor(lock: AgentLock, token: ExceptionFree, id: number) {
+    this.#lock = lock;
     this.#token = token;
     this.#id = id;
   }
 
   onSectionEnd(error: unknown): void {
-    const word = this.#word;
-    if (word.watching === this.#token) word.watching = undefined;
-    if (word.held === NOT_HELD || word.heldWatch !== this.#id) return;
-    word.held = NOT_HELD;
-    word.release(word.core);
-    throw new LeakedGuardError(word.core, error === undefined ? undefined : { cause: error });
+    const lock = this.#lock;
+    if (lock.watching === this.#token) lock.watching = undefined;
+    if (lock.held === NOT_HELD || lock.heldWatch !== this.#id) return;
+    lock.held = NOT_HELD;
+    lock.word.release(lock.core);
+    throw new LeakedGuardError(lock.core, error === undefined ? undefined : { cause: error });
   }
 }

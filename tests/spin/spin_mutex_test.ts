@@ -14,6 +14,7 @@ import {
   SpinMutex,
   type SpinMutexGuard,
 } from "../../mod.ts";
+import type { Platform } from "../../percpu/platform.ts";
 import { MockPlatform } from "../../platform/mock.ts";
 
 const KINDS = [{ fair: false }, { fair: true }] as const;
@@ -342,6 +343,76 @@ Deno.test("SpinMutex.lock() throws DeadlockError through another view of the sam
         assert.equal(view.tryLock(token), undefined);
       });
       assert.equal(view.isLocked(), false);
+    });
+  }
+});
+
+Deno.test("SpinMutex.lock() throws DeadlockError on the holder's core through a view this agent cannot recognise", async (t) => {
+  // A handle cloned again (structuredClone, a second postMessage) brings a
+  // new SharedArrayBuffer object over the same memory: the lock word still
+  // names the holder's core, and a core is run by one agent at a time.
+  for (const { fair } of KINDS) {
+    await t.step(kind(fair), () => {
+      const platform = new MockPlatform();
+      const mutex = new SpinMutex(0, { fair });
+      const view = SpinMutex.attach(structuredClone(mutex.handle), 0, { timeoutMs: 50 });
+      exceptionFree(platform, (token) => {
+        using _guard = mutex.lock(token);
+        for (const call of [() => view.lock(token), () => view.withLock(token, () => 0)]) {
+          assert.throws(
+            call,
+            (error) =>
+              error instanceof DeadlockError && error.holderCore === 0 && error.core === 0 &&
+              /^Cannot lock SpinMutex on core 0 as core 0 of this agent holds it/.test(
+                error.message,
+              ),
+          );
+        }
+        assert.equal(view.tryLock(token), undefined);
+        assert.equal(mutex.isLocked(), true);
+      });
+      assert.equal(view.isLocked(), false);
+    });
+  }
+});
+
+Deno.test("SpinMutex.lock() throws RangeError when a plain and a fair view of the same bytes meet", async (t) => {
+  // Views built by hand in two agents (stood for here by two buffer objects
+  // over one memory) that disagree on 'fair'.
+  for (const holderFair of [true, false]) {
+    await t.step(`${kind(holderFair)} holder`, () => {
+      const platform = new MockPlatform({ cores: 2 });
+      const buffer = new SharedArrayBuffer(SpinMutex.FAIR_BYTE_LENGTH);
+      const holder = new SpinMutex(0, { buffer, fair: holderFair });
+      const other = new SpinMutex(0, {
+        buffer: structuredClone(buffer),
+        fair: !holderFair,
+        timeoutMs: 50,
+      });
+      exceptionFree(platform, (token) => {
+        using _guard = holder.lock(token);
+        platform.runOn(1, () =>
+          exceptionFree(platform, (otherToken) => {
+            assert.throws(
+              () => other.lock(otherToken),
+              (error) =>
+                error instanceof RangeError &&
+                error.message ===
+                  `Cannot lock SpinMutex as a ${
+                    kind(holderFair)
+                  } view of the same bytes holds it, and this view is ${
+                    kind(!holderFair)
+                  }: every view of a lock must agree on 'fair'; attach views from the lock's handle`,
+            );
+          }));
+        assert.equal(holder.isLocked(), true);
+      });
+      // Nothing was corrupted: both kinds work again once it is free.
+      assert.equal(holder.isLocked(), false);
+      assert.equal(other.isLocked(), false);
+      for (const mutex of [holder, other]) {
+        assert.equal(exceptionFree(platform, (token) => mutex.withLock(token, () => 1)), 1);
+      }
     });
   }
 });
@@ -736,27 +807,53 @@ Deno.test("SpinMutex.lock() with timeoutMs 0 still takes a free lock", () => {
   assert.equal(exceptionFree(platform, (token) => mutex.withLock(token, () => 1)), 1);
 });
 
-Deno.test("SpinMutex.lock() throws RangeError for a core index too large for the lock word", () => {
+Deno.test("SpinMutex.lock() accepts the largest core index the lock word holds and rejects the next", async (t) => {
+  const MAX_CORE = 2 ** 29 - 2;
   const platform = new MockPlatform({ cores: 1 });
-  const mutex = new SpinMutex(0);
   // A platform that reports a huge core index (the mock allows at most 1024).
-  const huge = {
-    coreCount: 2 ** 30,
-    coreIndex: () => 2 ** 29,
-    mask: () => platform.mask(),
-    restore: (previous: number) => platform.restore(previous),
-  };
-  exceptionFree(huge, (token) => {
-    assert.throws(
-      () => mutex.lock(token),
-      (error) =>
-        error instanceof RangeError &&
-        error.message ===
-          "Cannot lock SpinMutex as the core index must be at most 536870910 to fit in the lock word: current value is 536870912",
-    );
-    assert.throws(() => mutex.tryLock(token), RangeError);
+  function on(core: number): Platform {
+    return {
+      coreCount: 2 ** 30,
+      coreIndex: () => core,
+      mask: () => platform.mask(),
+      restore: (previous: number) => platform.restore(previous),
+    };
+  }
+  await t.step("MAX_CORE is accepted and recorded as the owner", () => {
+    const mutex = new SpinMutex(0);
+    const other = SpinMutex.attach(structuredClone(mutex.handle), 0, { timeoutMs: 0 });
+    exceptionFree(on(MAX_CORE), (token) => {
+      using _guard = mutex.lock(token);
+      assert.equal(mutex.isLocked(), true);
+    });
+    exceptionFree(on(MAX_CORE), (token) => {
+      using _guard = mutex.lock(token);
+      exceptionFree(on(0), (other0) => {
+        assert.throws(
+          () => other.lock(other0),
+          (error) => error instanceof LockTimeoutError && error.ownerCore === MAX_CORE,
+        );
+      });
+    });
+    assert.equal(mutex.isLocked(), false);
   });
-  assert.equal(mutex.isLocked(), false);
+  for (const core of [MAX_CORE + 1, 2 ** 29]) {
+    await t.step(`${core} is rejected`, () => {
+      const mutex = new SpinMutex(0);
+      exceptionFree(on(core), (token) => {
+        assert.throws(
+          () => mutex.lock(token),
+          (error) =>
+            error instanceof RangeError &&
+            error.message ===
+              `Cannot lock SpinMutex as the core index must be at most 536870910 to fit in the lock word: current value is ${core}`,
+        );
+        assert.throws(() => mutex.tryLock(token), RangeError);
+        assert.throws(() => mutex.withLock(token, () => 0), RangeError);
+      });
+      assert.equal(mutex.isLocked(), false);
+    });
+  }
 });
 
 Deno.test("SpinMutex.waitUnlocked() resolves at once when the lock is free", async (t) => {

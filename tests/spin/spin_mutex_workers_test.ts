@@ -6,9 +6,16 @@
 // wait is bounded, so a bug fails the test instead of hanging it.
 
 import assert from "node:assert/strict";
-import { exceptionFree, LockTimeoutError, SpinMutex, type SpinMutexOptions } from "../../mod.ts";
+import {
+  exceptionFree,
+  LockTimeoutError,
+  SpinMutex,
+  type SpinMutexHandle,
+  type SpinMutexOptions,
+} from "../../mod.ts";
 import { MockPlatform } from "../../platform/mock.ts";
-import { FAIR_NEXT, FAIR_SERVING, TICKET_MASK } from "../../spin/_lock_word.ts";
+import { FAIR_NEXT, FAIR_PARKED, FAIR_SERVING, TICKET_MASK } from "../../spin/_fair_lock_word.ts";
+import { WAITERS } from "../../spin/_plain_lock_word.ts";
 import type { Job, Reply } from "./_spin_worker.ts";
 
 /** Longest any single test may wait for its Workers. */
@@ -76,6 +83,37 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 
 function flags(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(8));
+}
+
+/** A Worker's hold of the lock, taken by {@linkcode holdIn}. */
+interface Hold {
+  /** Tells the Worker to unlock (after its `lingerMs`). */
+  release(): void;
+  /** Settles when the Worker's job is done. */
+  done: Promise<Reply>;
+}
+
+/** Makes `worker` lock `handle` and keep it until released; resolves once it holds it. */
+async function holdIn(
+  worker: WorkerCore,
+  handle: SpinMutexHandle,
+  lingerMs?: number,
+): Promise<Hold> {
+  const hold = flags();
+  const done = worker.run({
+    job: "hold",
+    handle,
+    flags: hold.buffer as SharedArrayBuffer,
+    ...(lingerMs === undefined ? {} : { lingerMs }),
+  });
+  await until(() => Atomics.load(hold, 0) === 1, `core ${worker.core} holds the lock`);
+  return {
+    release: () => {
+      Atomics.store(hold, 1, 1);
+      Atomics.notify(hold, 1);
+    },
+    done,
+  };
 }
 
 const MODES: [string, SpinMutexOptions][] = [
@@ -178,27 +216,19 @@ for (const [name, options] of [MODES[0]!, MODES[2]!]) {
     const mutex = new SpinMutex(0, { ...options, timeoutMs: LIMIT_MS });
     const platform = new MockPlatform();
     await withWorkers(1, async ([worker]) => {
-      const hold = flags();
-      const done = worker!.run({
-        job: "hold",
-        handle: mutex.handle,
-        flags: hold.buffer as SharedArrayBuffer,
-        lingerMs: 50,
-      });
-      await until(() => Atomics.load(hold, 0) === 1, "the Worker holds the lock");
+      const hold = await holdIn(worker!, mutex.handle, 50);
       const waited = exceptionFree(platform, (token) => {
         // Held by another agent: tryLock says no, and nothing is a deadlock.
         assert.equal(mutex.tryLock(token), undefined);
         // The Worker releases 50 ms after this signal, while lock() waits.
         const start = performance.now();
-        Atomics.store(hold, 1, 1);
-        Atomics.notify(hold, 1);
+        hold.release();
         using guard = mutex.lock(token);
         assert.equal(guard.value, 0);
         return performance.now() - start;
       });
       assert.ok(waited >= 49, `lock() waited ${waited} ms for the Worker's release`);
-      await done;
+      await hold.done;
     });
     assert.equal(mutex.isLocked(), false);
   });
@@ -207,14 +237,7 @@ for (const [name, options] of [MODES[0]!, MODES[2]!]) {
     const mutex = new SpinMutex(0, { ...options, timeoutMs: 30 });
     const platform = new MockPlatform();
     await withWorkers(3, async (workers) => {
-      const worker = workers[2]!; // core 3
-      const hold = flags();
-      const done = worker.run({
-        job: "hold",
-        handle: mutex.handle,
-        flags: hold.buffer as SharedArrayBuffer,
-      });
-      await until(() => Atomics.load(hold, 0) === 1, "the Worker holds the lock");
+      const hold = await holdIn(workers[2]!, mutex.handle); // core 3
       const started = performance.now();
       exceptionFree(platform, (token) => {
         for (let attempt = 0; attempt < 3; attempt++) {
@@ -230,9 +253,8 @@ for (const [name, options] of [MODES[0]!, MODES[2]!]) {
       });
       assert.ok(performance.now() - started >= 3 * 29, "each attempt waited for its timeout");
       assert.equal(mutex.isLocked(), true);
-      Atomics.store(hold, 1, 1);
-      Atomics.notify(hold, 1);
-      await done;
+      hold.release();
+      await hold.done;
     });
     // The failed attempts left nothing behind: the lock is free and works.
     assert.equal(mutex.isLocked(), false);
@@ -245,9 +267,8 @@ for (const [name, options] of [MODES[0]!, MODES[2]!]) {
     const mutex = new SpinMutex(counter, { ...options, timeoutMs: 30 });
     const platform = new MockPlatform();
     await withWorkers(3, async ([holder, first, second]) => {
-      const hold = flags();
-      holder!.run({ job: "hold", handle: mutex.handle, flags: hold.buffer as SharedArrayBuffer });
-      await until(() => Atomics.load(hold, 0) === 1, "core 1 holds the lock");
+      const hold = await holdIn(holder!, mutex.handle);
+      hold.done.catch(() => {}); // never settles: the Worker dies holding the lock
       holder!.terminate();
       const timeouts = [flags(), flags()];
       const done = [first!, second!].map((worker, i) =>
@@ -284,23 +305,16 @@ for (const [name, options] of [MODES[0]!, MODES[2]!]) {
   Deno.test(`SpinMutex.waitUnlocked() resolves when a Worker releases the lock, without blocking the event loop (${name})`, async () => {
     const mutex = new SpinMutex(0, options);
     await withWorkers(1, async ([worker]) => {
-      const hold = flags();
-      const done = worker!.run({
-        job: "hold",
-        handle: mutex.handle,
-        flags: hold.buffer as SharedArrayBuffer,
-      });
-      await until(() => Atomics.load(hold, 0) === 1, "the Worker holds the lock");
+      const hold = await holdIn(worker!, mutex.handle);
       let resolved = false;
       const waiting = mutex.waitUnlocked().then(() => resolved = true);
       // Timers still fire while it waits, and it does not resolve early.
       for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 2));
       assert.equal(resolved, false);
-      Atomics.store(hold, 1, 1);
-      Atomics.notify(hold, 1);
+      hold.release();
       await waiting;
       assert.equal(resolved, true);
-      await done;
+      await hold.done;
     });
     assert.equal(mutex.isLocked(), false);
   });
@@ -309,13 +323,7 @@ for (const [name, options] of [MODES[0]!, MODES[2]!]) {
     const counter = new Int32Array(new SharedArrayBuffer(4));
     const mutex = new SpinMutex(counter, options);
     await withWorkers(2, async ([holder, waiter]) => {
-      const hold = flags();
-      const held = holder!.run({
-        job: "hold",
-        handle: mutex.handle,
-        flags: hold.buffer as SharedArrayBuffer,
-      });
-      await until(() => Atomics.load(hold, 0) === 1, "core 1 holds the lock");
+      const hold = await holdIn(holder!, mutex.handle);
       const controller = new AbortController();
       const waiting = mutex.waitUnlocked({ signal: controller.signal });
       const reason = new Error("no longer needed");
@@ -332,10 +340,17 @@ for (const [name, options] of [MODES[0]!, MODES[2]!]) {
         flags: flags().buffer as SharedArrayBuffer,
         spin: 0,
       });
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      Atomics.store(hold, 1, 1);
-      Atomics.notify(hold, 1);
-      await held;
+      const words = new Int32Array(mutex.handle.buffer);
+      await until(
+        () =>
+          options.fair
+            // The abandoned async wait still counts as parked until a release wakes it.
+            ? Atomics.load(words, FAIR_PARKED) === 2
+            : (Atomics.load(words, 0) & WAITERS) !== 0,
+        "core 2 is parked in lock()",
+      );
+      hold.release();
+      await hold.done;
       await counted;
     });
     assert.equal(counter[0], 1);
