@@ -194,3 +194,106 @@ export function parseRoundOptions(
 function delay(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
+
+/** What one candidate of a multi-Worker bench measured, over the rounds. */
+export interface Results {
+  /** One run per round. */
+  runs: Run[];
+  /** Per round: its throughput ÷ candidate 0's in the same round. */
+  ratios: number[];
+}
+
+/** How {@linkcode runRounds} runs and checks the candidates. */
+export interface RoundsOptions {
+  /** One name per candidate; candidate 0 is the reference of the ratios. */
+  labels: string[];
+  rounds: number;
+  ms: number;
+  workerCounts: number[];
+  /** The counters candidate `k` writes, read now. */
+  snapshot: (k: number) => number[];
+}
+
+/**
+ * Runs every candidate on the pool at every Worker count, `rounds` times,
+ * in a rotating order within each round (this machine switches cost levels
+ * for seconds); checks after each run that the candidate's counters grew by
+ * exactly the operations the Workers reported (each counter wraps like an
+ * `Int32`), and exits with code 1 if not.
+ *
+ * @returns Per Worker count, one {@linkcode Results} per candidate.
+ */
+export async function runRounds(
+  pool: WorkerPool,
+  options: RoundsOptions,
+): Promise<Map<number, Results[]>> {
+  const { labels, rounds, ms, workerCounts, snapshot } = options;
+  const results = new Map(
+    workerCounts.map((n) => [n, labels.map((): Results => ({ runs: [], ratios: [] }))]),
+  );
+  for (let round = 0; round < rounds; round++) {
+    for (const n of workerCounts) {
+      const thisRound: Run[] = [];
+      for (let i = 0; i < labels.length; i++) {
+        const k = (i + round) % labels.length;
+        const before = snapshot(k);
+        const run = await pool.run(k, n, ms);
+        const ops = run.perWorker.reduce((a, b) => a + b, 0);
+        const after = snapshot(k);
+        const counted = after.reduce((sum, value, j) => sum + ((value - before[j]!) >>> 0), 0);
+        if (counted !== ops) {
+          console.error(
+            `check FAILED: ${labels[k]} with ${n} Workers counted ${counted} for ${ops}`,
+          );
+          Deno.exit(1);
+        }
+        thisRound[k] = run;
+      }
+      thisRound.forEach((run, k) => {
+        const own = results.get(n)![k]!;
+        own.runs.push(run);
+        own.ratios.push(run.opsPerSecond / thisRound[0]!.opsPerSecond);
+      });
+    }
+    console.error(`round ${round + 1} of ${rounds} done`);
+  }
+  return results;
+}
+
+/** What {@linkcode printResults} prints besides the figures. */
+export interface TableOptions {
+  rounds: number;
+  ms: number;
+  labels: string[];
+  /** The column header of the candidates: `"lock"`. */
+  candidate: string;
+  /** The column header of the ratios: `"vs futex, same round"`. */
+  versus: string;
+  /** Whether to print fairness (fewest ÷ most operations per Worker). */
+  fairness: boolean;
+}
+
+/** Prints the medians of {@linkcode runRounds}' results as a markdown table. */
+export function printResults(results: Map<number, Results[]>, options: TableOptions): void {
+  const { rounds, ms, labels } = options;
+  console.log(
+    `${
+      new Date().toISOString().slice(0, 10)
+    }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${rounds} rounds of ${ms} ms, medians (lowest … highest ratio)`,
+  );
+  const fairness = options.fairness ? " fairness (fewest ÷ most) |" : "";
+  console.log(`| Workers | ${options.candidate} | M ops/s | ${options.versus} |${fairness}`);
+  console.log(`| --- | --- | --- | --- |${options.fairness ? " --- |" : ""}`);
+  for (const [n, perCandidate] of results) {
+    perCandidate.forEach(({ runs, ratios }, k) => {
+      const rate = median(runs.map((run) => run.opsPerSecond)) / 1e6;
+      const ratio = `${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)} … ${
+        Math.max(...ratios).toFixed(2)
+      })`;
+      const fair = options.fairness
+        ? ` ${n === 1 ? "–" : median(runs.map((run) => run.fairness)).toFixed(2)} |`
+        : "";
+      console.log(`| ${n} | ${labels[k]} | ${rate.toFixed(2)} | ${ratio} |${fair}`);
+    });
+  }
+}

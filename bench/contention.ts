@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { SpinMutex } from "../mod.ts";
 import { type ContentionSetup, counterIndex, lockIndex } from "./_contention_layout.ts";
-import { median, parseRoundOptions, type Run, WorkerPool } from "./_workers.ts";
+import { parseRoundOptions, printResults, runRounds, WorkerPool } from "./_workers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -62,56 +62,22 @@ const pool = await WorkerPool.start(
   setup,
 );
 try {
-  // runs.get(workers)[candidate] = one Run per round, and the ratio to the futex in that round
-  const runs = new Map(workerCounts.map((n) => [n, candidates.map(() => [] as Run[])]));
-  const ratios = new Map(workerCounts.map((n) => [n, candidates.map(() => [] as number[])]));
-  for (let round = 0; round < rounds; round++) {
-    for (const n of workerCounts) {
-      const thisRound: Run[] = [];
-      for (let k = 0; k < candidates.length; k++) {
-        const candidate = (k + round) % candidates.length;
-        const before = counters[counterIndex(candidate)]!;
-        const run = await pool.run(candidate, n, ms);
-        const total = run.perWorker.reduce((a, b) => a + b, 0);
-        const counted = Atomics.load(counters, counterIndex(candidate)) - before;
-        if (counted !== total) {
-          console.error(
-            `check FAILED: ${
-              candidates[candidate]!.label
-            } with ${n} Workers counted ${counted} for ${total} operations`,
-          );
-          Deno.exit(1);
-        }
-        thisRound[candidate] = run;
-        runs.get(n)![candidate]!.push(run);
-      }
-      thisRound.forEach((run, k) => {
-        ratios.get(n)![k]!.push(run.opsPerSecond / thisRound[0]!.opsPerSecond);
-      });
-    }
-    console.error(`round ${round + 1} of ${rounds} done`);
-  }
-
-  console.log(
-    `${
-      new Date().toISOString().slice(0, 10)
-    }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${rounds} rounds of ${ms} ms, medians (lowest … highest ratio)`,
-  );
-  console.log("| Workers | lock | Mops/s | vs futex, same round | fairness (fewest ÷ most) |");
-  console.log("| --- | --- | --- | --- | --- |");
-  for (const n of workerCounts) {
-    candidates.forEach((candidate, k) => {
-      const ratio = ratios.get(n)![k]!;
-      const own = runs.get(n)![k]!;
-      console.log(
-        `| ${n} | ${candidate.label} | ${
-          (median(own.map((r) => r.opsPerSecond)) / 1e6).toFixed(2)
-        } | ${median(ratio).toFixed(2)}× (${Math.min(...ratio).toFixed(2)} … ${
-          Math.max(...ratio).toFixed(2)
-        }) | ${n === 1 ? "–" : median(own.map((r) => r.fairness)).toFixed(2)} |`,
-      );
-    });
-  }
+  const labels = candidates.map((c) => c.label);
+  const results = await runRounds(pool, {
+    labels,
+    rounds,
+    ms,
+    workerCounts,
+    snapshot: (k) => [Atomics.load(counters, counterIndex(k))],
+  });
+  printResults(results, {
+    rounds,
+    ms,
+    labels,
+    candidate: "lock",
+    versus: "vs futex, same round",
+    fairness: true,
+  });
   console.log("check: every counter ended exact");
 } finally {
   pool.close();

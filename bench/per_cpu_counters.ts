@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { SharedPerCpu } from "../mod.ts";
 import { MockPlatform } from "../platform/mock.ts";
 import type { CountersSetup } from "./_per_cpu_counters_worker.ts";
-import { MAX_WORKERS, median, parseRoundOptions, WorkerPool } from "./_workers.ts";
+import { MAX_WORKERS, parseRoundOptions, printResults, runRounds, WorkerPool } from "./_workers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -46,56 +46,21 @@ function snapshot(k: number): number[] {
   return counters.values();
 }
 
-/** How much was counted between two snapshots; each slot wraps like an Int32. */
-function counted(before: number[], after: number[]): number {
-  return after.reduce((sum, value, i) => sum + ((value - before[i]!) >>> 0), 0);
-}
-
 const pool = await WorkerPool.start(
   new URL("./_per_cpu_counters_worker.ts", import.meta.url),
   Math.max(...workerCounts),
   setup,
 );
 try {
-  const rates = new Map(workerCounts.map((n) => [n, labels.map(() => [] as number[])]));
-  const ratios = new Map(workerCounts.map((n) => [n, labels.map(() => [] as number[])]));
-  for (let round = 0; round < rounds; round++) {
-    for (const n of workerCounts) {
-      const thisRound: number[] = [];
-      for (let i = 0; i < labels.length; i++) {
-        const k = (i + round) % labels.length;
-        const before = snapshot(k);
-        const run = await pool.run(k, n, ms);
-        const ops = run.perWorker.reduce((a, b) => a + b, 0);
-        const seen = counted(before, snapshot(k));
-        if (seen !== ops) {
-          console.error(`check FAILED: ${labels[k]} with ${n} Workers counted ${seen} for ${ops}`);
-          Deno.exit(1);
-        }
-        thisRound[k] = run.opsPerSecond;
-        rates.get(n)![k]!.push(run.opsPerSecond);
-      }
-      thisRound.forEach((rate, k) => ratios.get(n)![k]!.push(rate / thisRound[0]!));
-    }
-    console.error(`round ${round + 1} of ${rounds} done`);
-  }
-  console.log(
-    `${
-      new Date().toISOString().slice(0, 10)
-    }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${rounds} rounds of ${ms} ms, medians (lowest … highest ratio)`,
-  );
-  console.log("| Workers | counter | M counts/s | vs one shared counter, same round |");
-  console.log("| --- | --- | --- | --- |");
-  for (const n of workerCounts) {
-    labels.forEach((label, k) => {
-      const ratio = ratios.get(n)![k]!;
-      console.log(
-        `| ${n} | ${label} | ${(median(rates.get(n)![k]!) / 1e6).toFixed(1)} | ${
-          median(ratio).toFixed(2)
-        }× (${Math.min(...ratio).toFixed(2)} … ${Math.max(...ratio).toFixed(2)}) |`,
-      );
-    });
-  }
+  const results = await runRounds(pool, { labels, rounds, ms, workerCounts, snapshot });
+  printResults(results, {
+    rounds,
+    ms,
+    labels,
+    candidate: "counter",
+    versus: "vs one shared counter, same round",
+    fairness: false,
+  });
   console.log("check: every total was exact");
 } finally {
   pool.close();

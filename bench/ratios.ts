@@ -8,6 +8,7 @@
 //   deno run --allow-run --allow-read bench/ratios.ts [--runs N] [bench files...]
 
 import { parseArgs } from "node:util";
+import { median } from "./_workers.ts";
 
 interface BenchResult {
   group?: string;
@@ -66,14 +67,6 @@ for (let run = 1; run <= runs; run++) {
       entries.set(bench.name, [...(entries.get(bench.name) ?? []), avg / base]);
     }
   }
-}
-
-function median(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? sorted[middle] as number
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 console.log(`${new Date().toISOString().slice(0, 10)}, ${header}, ${runs} runs`);

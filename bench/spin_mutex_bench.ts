@@ -9,9 +9,9 @@
 //
 // The first group does ROUNDS lock/unlock pairs in one exceptionFree section,
 // so that the section's own cost (bench/mask_bench.ts) is spread thin; the
-// second has one pair per section, as most code does. `using` entries show
-// what V8's explicit resource management costs by itself (about 100 ns in
-// V8 15), not the lock. For steady ratios run it several times:
+// second has one pair per section, as most code does. The `using` entries
+// mostly show what V8's explicit resource management costs, which the group
+// "using, by itself" measures alone. For steady ratios run it several times:
 //
 //   deno run --allow-run --allow-read bench/ratios.ts --runs 7 bench/spin_mutex_bench.ts
 
@@ -154,5 +154,31 @@ Deno.bench({
       using guard = plain.lock(token);
       guard.value[0]!++;
     });
+  },
+});
+
+// What a `using` declaration costs by itself: the same block with and
+// without `using` of a Disposable whose dispose does nothing.
+const empty: Disposable = { [Symbol.dispose]() {} };
+
+Deno.bench({
+  group: "using, by itself",
+  name: "a block that increments",
+  baseline: true,
+  fn: () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      counter[0]!++;
+    }
+  },
+});
+
+Deno.bench({
+  group: "using, by itself",
+  name: "the same block with using of an empty Disposable",
+  fn: () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      using _empty = empty;
+      counter[0]!++;
+    }
   },
 });
