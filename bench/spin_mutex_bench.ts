@@ -159,7 +159,7 @@ Deno.bench({
 
 // What a `using` declaration costs by itself: the same block with and
 // without `using` of a Disposable whose dispose does nothing.
-const empty: Disposable = { [Symbol.dispose]() {} };
+const empty: Disposable = { [Symbol.dispose](): void {} };
 
 Deno.bench({
   group: "using, by itself",
