@@ -15,7 +15,7 @@
 //                0x100 SError (A), 0x80 IRQ (I), 0x40 FIQ (F). A kind's bit
 //                is set after one of its pending bits is, so a clear
 //                summary bit means nothing of that kind is pending; a set
-//                one may be stale for a moment (see Aarch64Machine).
+//                one may be stale for a moment (see _gic.ts).
 //   +1 WAKE      a sequence number, bumped by every raise; wfi() and idle
 //                delivery wait on it with Atomics.wait / Atomics.waitAsync.
 //   +2 OWNER     id of the agent that runs this PE, 0 while none does.
@@ -63,12 +63,6 @@ export const PENDING_SERROR = 0x100;
 export const PENDING_IRQ = 0x80;
 export const PENDING_FIQ = 0x40;
 export const PENDING_ANY = 0x1c0;
-
-/** The structured-cloneable description of a machine's shared memory. */
-export interface Aarch64MachineHandle {
-  /** Holds the header, the affinity table and one block per PE. */
-  readonly buffer: SharedArrayBuffer;
-}
 
 /** Where things are in the shared words. */
 export interface Layout {

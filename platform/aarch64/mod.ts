@@ -33,3 +33,4 @@ export * from "./daif.ts";
 export * from "./machine.ts";
 export * from "./mpidr.ts";
 export * from "./presets.ts";
+export * from "./types.ts";
