@@ -1164,9 +1164,9 @@ export class Aarch64Machine implements Platform {
     const open = this.#gic.summary(pe) & ~daif & PENDING_ANY;
     if (open === 0) return;
     for (const kind of TAKE_ORDER) {
-      if ((open & PENDING_BIT[kind]) !== 0 && this.#gic.has(pe, kind)) {
-        this.#checkVector(pe, kind);
-      }
+      const unvectored = (open & PENDING_BIT[kind]) !== 0 && this.#vectors[kind] === undefined;
+      // The summary bit may be stale: look for one really pending.
+      if (unvectored && this.#gic.has(pe, kind)) this.#checkVector(pe, kind);
     }
   }
 
