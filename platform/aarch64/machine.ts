@@ -397,8 +397,10 @@ export class Aarch64Machine implements Platform {
    * The crate's restore: `msr daif, x` with the value
    * {@linkcode Aarch64Machine.mask} returned, then takes the pending
    * interrupts that it unmasked. It behaves as
-   * {@linkcode Aarch64Machine.writeDaif}; only its fast path (nothing to
-   * take) is cheaper, see the note in the source.
+   * {@linkcode Aarch64Machine.writeDaif}, with one difference in timing:
+   * to stay cheap, it reads the PE's pending summary without `Atomics` most
+   * of the time, so an interrupt that another agent raised a moment ago may
+   * be taken at a later delivery point (never while masked).
    *
    * @param previous The DAIF value to write; bits other than 9..6 are ignored.
    * @throws {TypeError} If `previous` is not a number or a bigint.
