@@ -22,6 +22,11 @@ export function claim(layout: Layout, pe: number, agent: number): boolean {
   return owner === 0 || owner === agent;
 }
 
+/** Frees `pe`, whoever owns it; returns whether an agent owned it. */
+export function forceRelease(layout: Layout, pe: number): boolean {
+  return Atomics.exchange(layout.words, ownerIndex(layout, pe), 0) !== 0;
+}
+
 /** Gives back every PE that `agent` owns. */
 export function releaseAll(layout: Layout, agent: number): void {
   for (let pe = 0; pe < layout.count; pe++) {

@@ -15,7 +15,7 @@ import {
   PENDING_ANY,
 } from "./_layout.ts";
 import { Listeners } from "./_listener.ts";
-import { claim, owns, releaseAll } from "./_ownership.ts";
+import { claim, forceRelease, owns, releaseAll } from "./_ownership.ts";
 import { daifBitsOf, daifBitsOfImmediate } from "./_registers.ts";
 import { DAIF } from "./daif.ts";
 import { decodeMpidr, encodeMpidr } from "./mpidr.ts";
@@ -297,30 +297,54 @@ export class Aarch64Machine implements Platform {
     options: Aarch64AttachOptions = {},
   ): Aarch64Machine {
     const layout = openLayout(handle, `attach to PE ${describe(pe)}`);
-    if (typeof pe !== "number") {
-      throw new TypeError(
-        `Cannot attach to PE as the PE index must be a number: current value is ${describe(pe)}`,
-      );
-    }
-    if (!Number.isInteger(pe) || pe < 0 || pe >= layout.count) {
-      throw new RangeError(
-        `Cannot attach to PE as the PE index must be an integer from 0 to ${
-          layout.count - 1
-        }: current value is ${describe(pe)}`,
-      );
-    }
+    checkPeOf(layout, pe, "attach to PE");
     // Everything is read and checked before the PE is claimed: a failed
     // attach leaves the PE free.
     const listen = listenOption(options);
     const agent = newAgentId(layout);
     if (!claim(layout, pe, agent)) {
       throw new Error(
-        `Cannot attach to PE ${pe} as another agent already runs it: each PE belongs to one agent, until that agent calls close()`,
+        `Cannot attach to PE ${pe} as another agent already runs it: each PE belongs to one agent, until that agent calls close() (if it died, free the PE with Aarch64Machine.forceRelease())`,
       );
     }
     const machine = new Aarch64Machine(ATTACH, { layout, pe, agent });
     if (listen) machine.listen();
     return machine;
+  }
+
+  /**
+   * Frees PE `pe` whoever runs it, so that another agent can attach to it:
+   * the recovery after the Worker that ran it was terminated or died
+   * without calling {@linkcode Aarch64Machine.close}. Its pending interrupts
+   * stay pending, for the next agent.
+   *
+   * **Safety:** dangerous, like `SpinMutex.forceUnlock()`: if the agent that
+   * runs the PE is alive, two agents then run one PE, and nothing that the
+   * model promises holds. Use it only for an agent that is gone.
+   *
+   * @param handle The machine's {@linkcode Aarch64Machine.handle}.
+   * @param pe The PE to free.
+   * @returns Whether an agent was running it.
+   * @throws {TypeError} If `handle` is not a machine's handle or `pe` is not a number.
+   * @throws {RangeError} If `pe` is not a PE of that machine.
+   *
+   * @example Recover the PE of a terminated Worker
+   * ```ts
+   * import { Aarch64Machine } from "@percpu/percpu/platform/aarch64";
+   * import assert from "node:assert/strict";
+   *
+   * const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+   * Aarch64Machine.attach(machine.handle, 1, { listen: false }); // as if a Worker died here
+   * assert.equal(Aarch64Machine.forceRelease(machine.handle, 1), true);
+   * const next = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+   * assert.equal(next.coreIndex(), 1);
+   * next.close();
+   * ```
+   */
+  static forceRelease(handle: Aarch64MachineHandle, pe: number): boolean {
+    const layout = openLayout(handle, `force the release of PE ${describe(pe)}`);
+    checkPeOf(layout, pe, "force the release of a PE");
+    return forceRelease(layout, pe);
   }
 
   /**
@@ -1236,4 +1260,20 @@ function listenOption(options: unknown): boolean {
     );
   }
   return listen !== false;
+}
+
+/** Throws unless `pe` is a PE index of the machine laid out in `layout`. */
+function checkPeOf(layout: Layout, pe: number, action: string): void {
+  if (typeof pe !== "number") {
+    throw new TypeError(
+      `Cannot ${action} as the PE index must be a number: current value is ${describe(pe)}`,
+    );
+  }
+  if (!Number.isInteger(pe) || pe < 0 || pe >= layout.count) {
+    throw new RangeError(
+      `Cannot ${action} as the PE index must be an integer from 0 to ${
+        layout.count - 1
+      }: current value is ${describe(pe)}`,
+    );
+  }
 }

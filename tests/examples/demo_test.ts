@@ -84,7 +84,8 @@ Deno.test("demo catches a lost update and exits 1", async () => {
 });
 
 Deno.test("demo reports a stuck lock with the core that holds it and exits 1", async () => {
-  const { code, stderr } = await runDemo("--fault", "stuck-lock", "--ops", "200", "--timeout", "2");
+  // --timeout 6: the waiting PEs give up after 3 s, long after every Worker started.
+  const { code, stderr } = await runDemo("--fault", "stuck-lock", "--ops", "200", "--timeout", "6");
   assert.equal(code, 1);
   assert.match(
     stderr,

@@ -562,7 +562,7 @@ Deno.test("Aarch64Machine gives each PE to one agent only", () => {
   assert.throws(() => Aarch64Machine.attach(machine.handle, 0), {
     name: "Error",
     message:
-      "Cannot attach to PE 0 as another agent already runs it: each PE belongs to one agent, until that agent calls close()",
+      "Cannot attach to PE 0 as another agent already runs it: each PE belongs to one agent, until that agent calls close() (if it died, free the PE with Aarch64Machine.forceRelease())",
   });
   const pe1 = Aarch64Machine.attach(machine.handle, 1, { listen: false });
   assert.throws(() => Aarch64Machine.attach(machine.handle, 1), { name: "Error" });
@@ -926,4 +926,33 @@ Deno.test("Aarch64Machine.runOn() switches back when the callback throws", () =>
   assert.equal(machine.coreIndex(), 0);
   assert.equal(machine.readDaif(), 0x80);
   assert.equal(machine.runOn(1, () => machine.readDaif()), 0x40);
+});
+
+Deno.test("Aarch64Machine.forceRelease() frees the PE of an agent that is gone", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  const gone = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  gone.sendSgi(1, 3); // pending for whoever runs PE 1 next
+  assert.throws(() => Aarch64Machine.attach(machine.handle, 1, { listen: false }), Error);
+  assert.equal(Aarch64Machine.forceRelease(machine.handle, 1), true);
+  assert.equal(Aarch64Machine.forceRelease(machine.handle, 1), false);
+  const next = Aarch64Machine.attach(machine.handle, 1, { listen: false });
+  assert.deepEqual(next.pending(), [{ kind: "irq", intid: 3, source: 1 }]);
+  next.close();
+});
+
+Deno.test("Aarch64Machine.forceRelease() throws for a bad PE and frees nothing", () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  // @ts-expect-error: wrong type on purpose.
+  assert.throws(() => Aarch64Machine.forceRelease(machine.handle, "1"), {
+    name: "TypeError",
+    message:
+      `Cannot force the release of a PE as the PE index must be a number: current value is "1"`,
+  });
+  assert.throws(() => Aarch64Machine.forceRelease(machine.handle, 2), {
+    name: "RangeError",
+    message:
+      "Cannot force the release of a PE as the PE index must be an integer from 0 to 1: current value is 2",
+  });
+  // PE 0 still belongs to this agent.
+  assert.throws(() => Aarch64Machine.attach(machine.handle, 0, { listen: false }), Error);
 });
