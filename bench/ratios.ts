@@ -5,7 +5,10 @@
 // baseline: the median over the runs and the lowest and highest ratio seen.
 // Ratios, not times, because this machine's speed drifts (bench/README.md).
 //
-//   deno run --allow-run --allow-read bench/ratios.ts [--runs N] [bench files...]
+//   deno run --allow-run --allow-read bench/ratios.ts [--runs N] [--v8-flags F] [bench files...]
+//
+// --v8-flags is passed on to deno bench: `--v8-flags=--harmony-struct` adds
+// V8's native Atomics.Mutex to bench/spin_mutex_bench.ts.
 
 import { parseArgs } from "node:util";
 import { median } from "./_workers.ts";
@@ -19,7 +22,10 @@ interface BenchResult {
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
-  options: { runs: { type: "string", default: "5" } },
+  options: {
+    runs: { type: "string", default: "5" },
+    "v8-flags": { type: "string" },
+  },
   allowPositionals: true,
 });
 const runs = Number(values.runs);
@@ -30,6 +36,7 @@ if (!Number.isInteger(runs) || runs < 1) {
   Deno.exit(2);
 }
 const files = positionals.length > 0 ? positionals : ["bench/"];
+const v8Flags = values["v8-flags"] === undefined ? [] : [`--v8-flags=${values["v8-flags"]}`];
 
 // ratios.get(group).get(name) = one ratio per run
 const ratios = new Map<string, Map<string, number[]>>();
@@ -39,7 +46,7 @@ let header = "";
 for (let run = 1; run <= runs; run++) {
   console.error(`run ${run} of ${runs}: deno bench ${files.join(" ")}`);
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["bench", "--json", "--allow-read", "--allow-run", ...files],
+    args: ["bench", "--json", "--allow-read", "--allow-run", ...v8Flags, ...files],
     stdout: "piped",
     stderr: "inherit",
   }).output();
