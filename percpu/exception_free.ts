@@ -216,6 +216,17 @@ export class ExceptionFree {
    * ```
    */
   static assertValid(token: unknown, action: string): asserts token is ExceptionFree {
+    // One condition, and the messages out of line: this runs on every
+    // borrow and lock, and V8 inlines it only while it stays small.
+    if (
+      typeof token !== "object" || token === null || !(#live in token) || !token.#live ||
+      token.#platform.coreIndex() !== token.#core
+    ) {
+      ExceptionFree.#throwInvalid(token, action);
+    }
+  }
+
+  static #throwInvalid(token: unknown, action: string): never {
     if (typeof token !== "object" || token === null || !(#live in token)) {
       throw new ExceptionTokenError(
         `Cannot ${action} as the token was not created by exceptionFree(): current value is ${
@@ -228,14 +239,11 @@ export class ExceptionFree {
         `Cannot ${action} as the token expired when its exceptionFree() section ended: use the token only inside the callback`,
       );
     }
-    const current = token.#platform.coreIndex();
-    if (current !== token.#core) {
-      throw new ExceptionTokenError(
-        `Cannot ${action} as the token belongs to core ${token.#core} but the caller runs on core ${
-          describe(current)
-        }: take a token on this core`,
-      );
-    }
+    throw new ExceptionTokenError(
+      `Cannot ${action} as the token belongs to core ${token.#core} but the caller runs on core ${
+        describe(token.#platform.coreIndex())
+      }: take a token on this core`,
+    );
   }
 
   /**

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { checkIndex } from "../_internal/check_index.ts";
 import { describe } from "../_internal/describe.ts";
 import { type ExceptionFree, rejectThenable, type Synchronous } from "../percpu/exception_free.ts";
 import type { Platform } from "../percpu/platform.ts";
@@ -349,7 +350,7 @@ export class MockPlatform implements Platform {
    * ```
    */
   runOn<R>(core: number, fn: () => R): R {
-    this.#checkCore(core, "run on core");
+    checkIndex(core, this.coreCount, "core", "run on core");
     if (typeof fn !== "function") {
       throw new TypeError(
         `Cannot run on core ${core} as 'fn' must be a function: current value is ${describe(fn)}`,
@@ -408,7 +409,7 @@ export class MockPlatform implements Platform {
       );
     }
     const index = options.core ?? this.#here.index;
-    this.#checkCore(index, "raise an interrupt on core");
+    checkIndex(index, this.coreCount, "core", "raise an interrupt on core");
     const core = this.#cores[index] as CoreState;
     core.pending.push(handler);
     if (core.masked) {
@@ -440,7 +441,7 @@ export class MockPlatform implements Platform {
    * ```
    */
   isMasked(core: number = this.#here.index): boolean {
-    this.#checkCore(core, "inspect core");
+    checkIndex(core, this.coreCount, "core", "inspect core");
     return (this.#cores[core] as CoreState).masked;
   }
 
@@ -466,7 +467,7 @@ export class MockPlatform implements Platform {
    * ```
    */
   pending(core: number = this.#here.index): number {
-    this.#checkCore(core, "inspect core");
+    checkIndex(core, this.coreCount, "core", "inspect core");
     return (this.#cores[core] as CoreState).pending.length;
   }
 
@@ -492,7 +493,7 @@ export class MockPlatform implements Platform {
    */
   counters(core?: number): MockCounters {
     if (core !== undefined) {
-      this.#checkCore(core, "inspect core");
+      checkIndex(core, this.coreCount, "core", "inspect core");
       return countersOf(this.#cores[core] as CoreState);
     }
     const total: MockCounters = { masks: 0, restores: 0, delivered: 0, deferred: 0 };
@@ -624,16 +625,6 @@ export class MockPlatform implements Platform {
       "Cannot explore as check() returned a promise: checks must be synchronous",
     );
     return { points, where, error: undefined };
-  }
-
-  #checkCore(core: number, action: string): void {
-    if (!Number.isInteger(core) || core < 0 || core >= this.coreCount) {
-      throw new RangeError(
-        `Cannot ${action} as the core index must be an integer from 0 to ${
-          this.coreCount - 1
-        }: current value is ${describe(core)}`,
-      );
-    }
   }
 
   #throwBadRestore(previous: number): never {

@@ -1,5 +1,6 @@
 // Copyright 2026 the percpu authors. MIT license.
 
+import { checkIndex } from "../../_internal/check_index.ts";
 import { describe } from "../../_internal/describe.ts";
 import type { ExceptionFree, Synchronous } from "../../percpu/exception_free.ts";
 import type { Platform } from "../../percpu/platform.ts";
@@ -297,7 +298,7 @@ export class Aarch64Machine implements Platform {
     options: Aarch64AttachOptions = {},
   ): Aarch64Machine {
     const layout = openLayout(handle, `attach to PE ${describe(pe)}`);
-    checkPeOf(layout, pe, "attach to PE");
+    checkIndex(pe, layout.count, "PE", "attach to PE");
     // Everything is read and checked before the PE is claimed: a failed
     // attach leaves the PE free.
     const listen = listenOption(options);
@@ -343,7 +344,7 @@ export class Aarch64Machine implements Platform {
    */
   static forceRelease(handle: Aarch64MachineHandle, pe: number): boolean {
     const layout = openLayout(handle, `force the release of PE ${describe(pe)}`);
-    checkPeOf(layout, pe, "force the release of a PE");
+    checkIndex(pe, layout.count, "PE", "force the release of a PE");
     return forceRelease(layout, pe);
   }
 
@@ -494,7 +495,7 @@ export class Aarch64Machine implements Platform {
    */
   runOn<R>(pe: number, fn: () => R): R {
     this.#checkOpen("run on a PE");
-    this.#checkPe(pe, "run on PE");
+    checkIndex(pe, this.coreCount, "PE", "run on PE");
     if (typeof fn !== "function") {
       throw new TypeError(
         `Cannot run on PE ${pe} as 'fn' must be a function: current value is ${describe(fn)}`,
@@ -811,7 +812,7 @@ export class Aarch64Machine implements Platform {
    */
   raise(pe: number, kind: Aarch64InterruptKind, intid?: number): boolean {
     this.#checkOpen("raise an interrupt");
-    this.#checkPe(pe, "raise an interrupt on PE");
+    checkIndex(pe, this.coreCount, "PE", "raise an interrupt on PE");
     checkKind(kind, "raise an interrupt");
     if (kind === "serror") {
       if (intid !== undefined && typeof intid !== "number") {
@@ -883,7 +884,7 @@ export class Aarch64Machine implements Platform {
    */
   sendSgi(target: number, intid: number): boolean {
     this.#checkOpen("send an SGI");
-    this.#checkPe(target, "send an SGI to PE");
+    checkIndex(target, this.coreCount, "PE", "send an SGI to PE");
     if (typeof intid !== "number") {
       throw new TypeError(
         `Cannot send an SGI as 'intid' must be a number: current value is ${describe(intid)}`,
@@ -981,7 +982,7 @@ export class Aarch64Machine implements Platform {
   pending(pe?: number): Aarch64Interrupt[] {
     this.#checkOpen("inspect pending interrupts");
     pe ??= this.#pe;
-    this.#checkPe(pe, "inspect PE");
+    checkIndex(pe, this.coreCount, "PE", "inspect PE");
     return this.#gic.list(pe);
   }
 
@@ -1214,16 +1215,6 @@ export class Aarch64Machine implements Platform {
     this.#checkVectors(pe, daif);
     return this.#gic.take(pe, open);
   }
-
-  #checkPe(pe: number, action: string): void {
-    if (!Number.isInteger(pe) || pe < 0 || pe >= this.coreCount) {
-      throw new RangeError(
-        `Cannot ${action} as the PE index must be an integer from 0 to ${
-          this.coreCount - 1
-        }: current value is ${describe(pe)}`,
-      );
-    }
-  }
 }
 
 function checkKind(kind: unknown, action: string): asserts kind is Aarch64InterruptKind {
@@ -1260,20 +1251,4 @@ function listenOption(options: unknown): boolean {
     );
   }
   return listen !== false;
-}
-
-/** Throws unless `pe` is a PE index of the machine laid out in `layout`. */
-function checkPeOf(layout: Layout, pe: number, action: string): void {
-  if (typeof pe !== "number") {
-    throw new TypeError(
-      `Cannot ${action} as the PE index must be a number: current value is ${describe(pe)}`,
-    );
-  }
-  if (!Number.isInteger(pe) || pe < 0 || pe >= layout.count) {
-    throw new RangeError(
-      `Cannot ${action} as the PE index must be an integer from 0 to ${
-        layout.count - 1
-      }: current value is ${describe(pe)}`,
-    );
-  }
 }
