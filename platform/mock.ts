@@ -22,7 +22,7 @@
  * @module
  */
 
-import { checkIndex } from "../_internal/check_index.ts";
+import { checkIndex, checkInteger } from "../_internal/check_index.ts";
 import { describe } from "../_internal/describe.ts";
 import { type ExceptionFree, rejectThenable, type Synchronous } from "../percpu/exception_free.ts";
 import type { Platform } from "../percpu/platform.ts";
@@ -202,20 +202,7 @@ export class MockPlatform implements Platform {
       );
     }
     const cores = options.cores ?? 1;
-    if (typeof cores !== "number") {
-      throw new TypeError(
-        `Cannot create MockPlatform as 'cores' must be a number: current value is ${
-          describe(cores)
-        }`,
-      );
-    }
-    if (!Number.isInteger(cores) || cores < 1 || cores > 1024) {
-      throw new RangeError(
-        `Cannot create MockPlatform as 'cores' must be an integer from 1 to 1024: current value is ${
-          describe(cores)
-        }`,
-      );
-    }
+    checkInteger(cores, 1, 1024, "'cores'", "create MockPlatform");
     this.coreCount = cores;
     for (let i = 0; i < cores; i++) this.#cores.push(new CoreState(i));
     this.#here = this.#cores[0] as CoreState;

@@ -3,6 +3,7 @@
 // Turns the machine options (an affinity list, a topology or a preset) into
 // the PEs of the machine.
 
+import { checkInteger } from "../../_internal/check_index.ts";
 import { describe } from "../../_internal/describe.ts";
 import { MAX_PES } from "./_layout.ts";
 import { MPIDR } from "./mpidr.ts";
@@ -127,20 +128,7 @@ function pesOfTopology(topology: unknown): Pes {
   const { clusters, coresPerCluster, threadsPerCore = 1 } = topology as Record<string, unknown>;
   const counts = { clusters, coresPerCluster, threadsPerCore };
   for (const [name, count] of Object.entries(counts)) {
-    if (typeof count !== "number") {
-      throw new TypeError(
-        `Cannot ${ACTION} as 'topology.${name}' must be a number: current value is ${
-          describe(count)
-        }`,
-      );
-    }
-    if (!Number.isInteger(count) || count < 1 || count > 256) {
-      throw new RangeError(
-        `Cannot ${ACTION} as 'topology.${name}' must be an integer from 1 to 256: current value is ${
-          describe(count)
-        }`,
-      );
-    }
+    checkInteger(count, 1, 256, `'topology.${name}'`, ACTION);
   }
   const c = clusters as number;
   const k = coresPerCluster as number;

@@ -1,6 +1,6 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { checkIndex } from "../../_internal/check_index.ts";
+import { checkIndex, checkInteger } from "../../_internal/check_index.ts";
 import { describe } from "../../_internal/describe.ts";
 import type { ExceptionFree, Synchronous } from "../../percpu/exception_free.ts";
 import type { Platform } from "../../percpu/platform.ts";
@@ -885,18 +885,7 @@ export class Aarch64Machine implements Platform {
   sendSgi(target: number, intid: number): boolean {
     this.#checkOpen("send an SGI");
     checkIndex(target, this.coreCount, "PE", "send an SGI to PE");
-    if (typeof intid !== "number") {
-      throw new TypeError(
-        `Cannot send an SGI as 'intid' must be a number: current value is ${describe(intid)}`,
-      );
-    }
-    if (!Number.isInteger(intid) || intid < 0 || intid > 15) {
-      throw new RangeError(
-        `Cannot send an SGI as 'intid' must be an integer from 0 to 15: current value is ${
-          describe(intid)
-        }`,
-      );
-    }
+    checkInteger(intid, 0, 15, "'intid'", "send an SGI");
     return this.#post(target, "irq", intid, this.#pe);
   }
 

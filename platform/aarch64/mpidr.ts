@@ -1,5 +1,6 @@
 // Copyright 2026 the percpu authors. MIT license.
 
+import { checkInteger } from "../../_internal/check_index.ts";
 import { describe } from "../../_internal/describe.ts";
 
 /**
@@ -156,20 +157,7 @@ export function encodeMpidr(fields: MpidrFields): bigint {
   let value = MPIDR.RES1;
   for (const [name, shift] of [["aff0", 0n], ["aff1", 8n], ["aff2", 16n], ["aff3", 32n]] as const) {
     const level: unknown = fields[name];
-    if (typeof level !== "number") {
-      throw new TypeError(
-        `Cannot encode MPIDR_EL1 as '${name}' must be a number: current value is ${
-          describe(level)
-        }`,
-      );
-    }
-    if (!Number.isInteger(level) || level < 0 || level > 255) {
-      throw new RangeError(
-        `Cannot encode MPIDR_EL1 as '${name}' must be an integer from 0 to 255: current value is ${
-          describe(level)
-        }`,
-      );
-    }
+    checkInteger(level, 0, 255, `'${name}'`, "encode MPIDR_EL1");
     value |= BigInt(level) << shift;
   }
   for (const [name, bit] of [["mt", MPIDR.MT], ["u", MPIDR.U]] as const) {

@@ -1,6 +1,6 @@
 // Copyright 2026 the percpu authors. MIT license.
 
-import { describe } from "../../_internal/describe.ts";
+import { checkInteger } from "../../_internal/check_index.ts";
 import { MAX_PES } from "./_layout.ts";
 
 /**
@@ -121,20 +121,7 @@ export const AARCH64_PRESETS: Readonly<Record<Aarch64PresetName, Aarch64Preset>>
  * ```
  */
 export function qemuVirtMpidrs(cpus: number): number[] {
-  if (typeof cpus !== "number") {
-    throw new TypeError(
-      `Cannot build a QEMU virt machine as 'cpus' must be a number: current value is ${
-        describe(cpus)
-      }`,
-    );
-  }
-  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_PES) {
-    throw new RangeError(
-      `Cannot build a QEMU virt machine as 'cpus' must be an integer from 1 to ${MAX_PES}: current value is ${
-        describe(cpus)
-      }`,
-    );
-  }
+  checkInteger(cpus, 1, MAX_PES, "'cpus'", "build a QEMU virt machine");
   const mpidrs: number[] = [];
   for (let n = 0; n < cpus; n++) mpidrs.push(Math.floor(n / 16) << 8 | n % 16);
   return mpidrs;
