@@ -11,7 +11,9 @@ let taken = 0;
 
 self.onmessage = (message: MessageEvent<{ handle: Aarch64MachineHandle; pe: number } | "stop">) => {
   if (message.data === "stop") {
-    machine?.close(); // give the PE back, then exit
+    // Take what is still pending (bounded), give the PE back, then exit.
+    for (let round = 0; round < 100 && machine?.wfi(0); round++);
+    machine?.close();
     self.postMessage(taken);
     self.close();
     return;

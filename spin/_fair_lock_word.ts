@@ -20,7 +20,7 @@
 import { abortable, Backoff, type LockWord, throwKindMismatch } from "./_lock_word.ts";
 
 /** In `Int32` words from the lock's offset: the holder's core + 1, tagged. */
-export const FAIR_OWNER = 0;
+const FAIR_OWNER = 0;
 /** The next ticket to hand out. */
 export const FAIR_NEXT = 1;
 /** The ticket whose turn it is. */
@@ -28,13 +28,13 @@ export const FAIR_SERVING = 2;
 /** How many agents are parked on `serving`. */
 export const FAIR_PARKED = 3;
 /** Bit `ticket % 32` set when that ticket's waiter gave up. */
-export const FAIR_ABANDONED = 4;
+const FAIR_ABANDONED = 4;
 /** Tickets count modulo 2^30, so that differences stay positive `Int32`s. */
 export const TICKET_MASK = 0x3fffffff;
 /** Most tickets out at once: one bit each in `abandoned`. */
-export const QUEUE_LIMIT = 32;
+const QUEUE_LIMIT = 32;
 /** The sign bit, set in `owner` while a fair lock is held. */
-export const FAIR_TAG = 1 << 31;
+const FAIR_TAG = 1 << 31;
 
 /** The ticket protocol on the five words at `byteOffset` of `buffer`. */
 export class FairLockWord implements LockWord {
@@ -102,10 +102,21 @@ export class FairLockWord implements LockWord {
   forceRelease(): void {
     const i32 = this.#i32;
     const index = this.#index;
+    const owner = Atomics.load(i32, index + FAIR_OWNER);
+    if (owner !== 0) {
+      // Taking the owner word first makes the holder's own release fail, so
+      // `serving` is still its ticket and only we pass the turn on.
+      if (Atomics.compareExchange(i32, index + FAIR_OWNER, owner, 0) !== owner) return;
+      this.#passTurn(Atomics.load(i32, index + FAIR_SERVING));
+      return;
+    }
+    // No owner recorded: free, or a turn given to a waiter that has not
+    // claimed it (it died, or is about to): move the turn on, unless it moved.
     const serving = Atomics.load(i32, index + FAIR_SERVING);
-    if (Atomics.load(i32, index + FAIR_NEXT) === serving) return; // Free already.
-    Atomics.store(i32, index + FAIR_OWNER, 0);
-    this.#passTurn(serving);
+    if (Atomics.load(i32, index + FAIR_NEXT) === serving) return;
+    const next = (serving + 1) & TICKET_MASK;
+    if (Atomics.compareExchange(i32, index + FAIR_SERVING, serving, next) !== serving) return;
+    this.#skipAbandoned(next);
   }
 
   isLocked(): boolean {
@@ -115,8 +126,10 @@ export class FairLockWord implements LockWord {
   }
 
   ownerCore(): number | undefined {
-    const owner = Atomics.load(this.#i32, this.#index + FAIR_OWNER) & ~FAIR_TAG;
-    return owner === 0 ? undefined : owner - 1;
+    // A fair holder's word is negative (FAIR_TAG); anything else is not ours
+    // to read as a core (a plain view's word, or nobody).
+    const owner = Atomics.load(this.#i32, this.#index + FAIR_OWNER);
+    return owner < 0 ? (owner & ~FAIR_TAG) - 1 : undefined;
   }
 
   async waitUnlocked(signal: AbortSignal | undefined): Promise<void> {
@@ -202,10 +215,15 @@ export class FairLockWord implements LockWord {
 
   /** Moves `serving` past `ticket` and past tickets given up, then wakes the parked. */
   #passTurn(ticket: number): void {
+    const serving = (ticket + 1) & TICKET_MASK;
+    Atomics.store(this.#i32, this.#index + FAIR_SERVING, serving);
+    this.#skipAbandoned(serving);
+  }
+
+  /** Moves the turn past tickets whose waiters gave up, then wakes the parked. */
+  #skipAbandoned(serving: number): void {
     const i32 = this.#i32;
     const index = this.#index;
-    let serving = (ticket + 1) & TICKET_MASK;
-    Atomics.store(i32, index + FAIR_SERVING, serving);
     while (Atomics.load(i32, index + FAIR_ABANDONED) !== 0) {
       const bit = 1 << (serving & 31);
       if ((Atomics.and(i32, index + FAIR_ABANDONED, ~bit) & bit) === 0) break;

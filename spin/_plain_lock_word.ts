@@ -25,9 +25,9 @@ import { abortable, Backoff, type LockWord, throwKindMismatch } from "./_lock_wo
 /** Someone may be parked in `Atomics.wait`. */
 export const WAITERS = 1;
 /** Someone may wait in `Atomics.waitAsync`. */
-export const ASYNC_WAITERS = 2;
+const ASYNC_WAITERS = 2;
 /** The owner (core + 1) sits above the two flag bits. */
-export const OWNER_SHIFT = 2;
+const OWNER_SHIFT = 2;
 /** The largest core index whose owner value fits beside the flag bits, sign bit clear. */
 export const MAX_CORE = 2 ** 29 - 2;
 

@@ -86,11 +86,14 @@ export interface WaitUnlockedOptions {
  * own agent: JavaScript runs one call at a time per agent, so the holder
  * could never release it while the caller waits.
  *
- * That covers locking twice on one core, also through a view this agent does
- * not recognise (a handle cloned twice: a core runs in one agent at a time,
- * so the owner core in the lock word tells), and two cores simulated in one
- * agent (a mock platform) taking turns through views of one buffer object.
- * A lock held by another agent is never reported: `lock` waits for it.
+ * That covers locking twice on one core, and two cores simulated in one agent
+ * (a mock platform) taking turns through views of one buffer object. It is
+ * also thrown when the lock word names the caller's own core as the holder
+ * but this agent holds no guard through a view it recognises: a core runs in
+ * one agent at a time, so either this agent holds it through another view (a
+ * handle cloned twice), or an agent that ran this core before died holding
+ * it; the message says both, and `holderUnknown` is `true`. A lock held on
+ * another core by another agent is never reported: `lock` waits for it.
  *
  * @example Usage
  * ```ts
@@ -111,13 +114,18 @@ export class DeadlockError extends Error {
   readonly holderCore: number;
   /** The core that tried to lock it. */
   readonly core: number;
+  /**
+   * `true` when only the lock word names the holder: this agent through a
+   * view it does not recognise, or a dead agent that ran the same core.
+   */
+  readonly holderUnknown: boolean;
 
   /**
    * Creates the error.
    *
    * @param holderCore The core of this agent that holds the lock.
    * @param core The core that tried to lock it.
-   * @param options The standard `ErrorOptions` (`cause`).
+   * @param options The standard `ErrorOptions` (`cause`), and `holderUnknown`.
    *
    * @example Usage
    * ```ts
@@ -129,14 +137,21 @@ export class DeadlockError extends Error {
    * assert.equal(error.holderCore, 0);
    * ```
    */
-  constructor(holderCore: number, core: number, options?: ErrorOptions) {
+  constructor(
+    holderCore: number,
+    core: number,
+    options?: ErrorOptions & { holderUnknown?: boolean },
+  ) {
     super(
-      `Cannot lock SpinMutex on core ${core} as core ${holderCore} of this agent holds it and cannot release it while this call waits: unlock that guard first, or use tryLock()`,
+      options?.holderUnknown
+        ? `Cannot lock SpinMutex on core ${core} as the lock records core ${holderCore} as its holder and a core runs in one agent at a time: either this agent holds it through another view of the lock (unlock that guard first), or an agent that ran core ${holderCore} before died holding it (recover with forceUnlock())`
+        : `Cannot lock SpinMutex on core ${core} as core ${holderCore} of this agent holds it and cannot release it while this call waits: unlock that guard first, or use tryLock()`,
       options,
     );
     this.name = "DeadlockError";
     this.holderCore = holderCore;
     this.core = core;
+    this.holderUnknown = options?.holderUnknown ?? false;
   }
 }
 
@@ -178,7 +193,7 @@ export class LockTimeoutError extends Error implements LockTimeout {
    * Creates the error.
    *
    * @param timeout Who held the lock, who waited, and for how long.
-   * @param options The standard `ErrorOptions` (`cause`).
+   * @param options The standard `ErrorOptions` (`cause`), and `holderUnknown`.
    *
    * @example Usage
    * ```ts
@@ -305,7 +320,8 @@ export class SpinMutex<T> {
    * makes before it parks, unless `options.spin` says otherwise (the waiters
    * behind it park at once). Large on purpose: a fair lock hands over to one
    * particular waiter, and waking a parked one for every hand-over made the
-   * lock 10 to 20 times slower in bench/contention.ts.
+   * lock about 20 times slower in bench/contention.ts (0.01× of the futex
+   * peer at 4 Workers, against 0.23× now).
    *
    * @example Usage
    * ```ts
@@ -500,7 +516,8 @@ export class SpinMutex<T> {
    * @returns A guard, or `undefined` if any agent (this one included) holds the lock.
    * @throws {ExceptionTokenError} If the token is expired, of another core, or forged.
    * @throws {RangeError} If the core index is above 536870910 (a plain lock;
-   * 2147483646 for a fair one).
+   * 2147483646 for a fair one), or if a fair view meets a plain holder of
+   * the same bytes (or the reverse).
    *
    * @example Usage
    * ```ts
@@ -691,7 +708,9 @@ export class SpinMutex<T> {
     // A core is run by one agent at a time (the Platform contract), so a
     // holder on our own core is this agent, even through a view this agent
     // cannot recognise (another SharedArrayBuffer object over the memory).
-    if (word.ownerCore() === core) throw new DeadlockError(core, core);
+    if (word.ownerCore() === core) {
+      throw new DeadlockError(core, core, { holderUnknown: true });
+    }
     const timeoutMs = this.#timeoutMs;
     const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     if (!word.acquire(core, this.#spin, deadline)) {
