@@ -20,8 +20,9 @@
  *
  * @module
  */
-// Named, not `export *`: exception_free.ts also holds runWithToken, which
-// platforms use and users must not reach.
+// Named, not `export *`: exception_free.ts also holds runWithToken and
+// rejectThenable, which platforms and the spin mutex use and users must not
+// reach.
 export {
   ExceptionFree,
   exceptionFree,
