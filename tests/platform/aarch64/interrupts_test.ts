@@ -207,6 +207,123 @@ Deno.test("Aarch64Machine takes SError, then FIQ, then IRQ; each by INTID, then 
   assert.equal(machine.readIsr(), 0);
 });
 
+/** A deterministic shuffle (mulberry32 from `seed`): the order of the raises must not matter. */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed;
+  const random = (): number => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+Deno.test("Aarch64Machine takes everything pending at a delivery point SError first, then FIQs, then IRQs, by INTID then source PE, whatever the raise order", async (t) => {
+  // 40 PEs: SGI bit intid × 40 + source crosses words of the SGI bitmap
+  // (SGI 0 from PE 31 is bit 31, from PE 32 bit 32); INTIDs 31/32 and 63/64
+  // cross words of the FIQ and IRQ bitmaps.
+  const sources = [39, 0, 32, 1, 31];
+  type Raise = { kind: "serror" | "fiq" | "irq"; intid: number; source?: number };
+  const raises: Raise[] = [
+    { kind: "serror", intid: 0 },
+    ...[1019, 32, 16, 63, 500, 31, 64].map((intid): Raise => ({ kind: "fiq", intid })),
+    ...[64, 1019, 16, 32, 511, 31, 512, 63].map((intid): Raise => ({ kind: "irq", intid })),
+    ...[15, 0, 7, 1].flatMap((intid) =>
+      sources.map((source): Raise => ({ kind: "irq", intid, source }))
+    ),
+  ];
+  const expected = (pe: number, spsr: string): string[] =>
+    [
+      "serror 0",
+      ...[16, 31, 32, 63, 64, 500, 1019].map((intid) => `fiq ${intid}`),
+      ...[0, 1, 7, 15].flatMap((intid) =>
+        [0, 1, 31, 32, 39].map((source) => `irq ${intid} from ${source}`)
+      ),
+      ...[16, 31, 32, 63, 64, 511, 512, 1019].map((intid) => `irq ${intid}`),
+    ].map((taken) => `${taken} on ${pe}: daif 0x3c0 spsr ${spsr}`);
+  /** Raises everything on `pe` from `machine` in a shuffled order, each one twice. */
+  const raiseAll = (machine: Aarch64Machine, pe: number, seed: number): void => {
+    const made = new Set<string>();
+    for (const raise of shuffled([...raises, ...raises], seed)) {
+      let pending: boolean;
+      if (raise.source !== undefined) {
+        pending = machine.runOn(raise.source, () => machine.sendSgi(pe, raise.intid));
+      } else if (raise.kind === "serror") {
+        pending = machine.raise(pe, "serror");
+      } else {
+        pending = machine.raise(pe, raise.kind, raise.intid);
+      }
+      const key = `${raise.kind} ${raise.intid} ${raise.source}`;
+      assert.equal(pending, !made.has(key), key); // the repeat is coalesced
+      made.add(key);
+    }
+    assert.equal(made.size, 36);
+  };
+
+  await t.step("at writeDaif(0)", () => {
+    const { machine, log } = loggingMachine(40);
+    raiseAll(machine, 0, 1);
+    assert.deepEqual(log, []); // DAIF is 0x3c0 out of reset
+    assert.equal(machine.readIsr(), DAIF.A | DAIF.I | DAIF.F);
+    machine.writeDaif(0);
+    assert.deepEqual(log, expected(0, "0x5"));
+    assert.deepEqual(machine.pending(), []);
+  });
+
+  await t.step("at daifClr(0b0111)", () => {
+    const { machine, log } = loggingMachine(40);
+    raiseAll(machine, 0, 2);
+    assert.deepEqual(log, []);
+    machine.daifClr(0b0111); // D stays set
+    assert.deepEqual(log, expected(0, "0x205"));
+    assert.deepEqual(machine.pending(), []);
+  });
+
+  await t.step("at the restore that ends a section", () => {
+    const { machine, log } = loggingMachine(40);
+    machine.writeDaif(0);
+    exceptionFree(machine, () => {
+      raiseAll(machine, 0, 3);
+      assert.deepEqual(log, []);
+    });
+    assert.deepEqual(log, expected(0, "0x5"));
+    assert.deepEqual(machine.pending(), []);
+  });
+
+  await t.step("at wfi() of a PE that another agent runs unmasked", () => {
+    const { machine } = loggingMachine(40);
+    const target = Aarch64Machine.attach(machine.handle, 2, { listen: false });
+    try {
+      const log: string[] = [];
+      for (const kind of ["irq", "fiq", "serror"] as const) {
+        target.setVector(kind, (_token, event) => {
+          const source = event.source === undefined ? "" : ` from ${event.source}`;
+          log.push(
+            `${kind} ${event.intid}${source} on ${target.coreIndex()}: daif ${
+              hex(target.readDaif())
+            } spsr ${hex(target.readSpsr())}`,
+          );
+        });
+      }
+      target.writeDaif(0);
+      raiseAll(machine, 2, 4); // not this agent's PE: pending until PE 2 reaches a delivery point
+      assert.deepEqual(log, []);
+      assert.equal(target.wfi(0), true);
+      assert.deepEqual(log, expected(2, "0x5"));
+      assert.deepEqual(target.pending(), []);
+      assert.equal(target.readIsr(), 0);
+    } finally {
+      target.close();
+    }
+  });
+});
+
 Deno.test("Aarch64Machine.raise() coalesces an interrupt that is already pending", () => {
   const { machine, log } = loggingMachine();
   assert.equal(machine.raise(0, "irq", 33), true);

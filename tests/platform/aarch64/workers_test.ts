@@ -1,10 +1,26 @@
 // Copyright 2026 the percpu authors. MIT license.
 
 import assert from "node:assert/strict";
-import { Aarch64Machine } from "../../../platform/aarch64/mod.ts";
+import { type ExceptionFree, exceptionFree } from "../../../mod.ts";
+import { Gic } from "../../../platform/aarch64/_gic.ts";
+import { openLayout } from "../../../platform/aarch64/_layout.ts";
+import { type Aarch64Interrupt, Aarch64Machine, DAIF } from "../../../platform/aarch64/mod.ts";
+import {
+  BATCH,
+  BATCHES,
+  CHECKED,
+  GO,
+  nameOfSlot,
+  planOf,
+  ROUNDS,
+  slotOfInterrupt,
+  slotOfRaise,
+  SLOTS,
+} from "./_raiser_plan.ts";
 import { ackIndex, countIndex, ERRORS, REPORTED, sharedCounters, STOP } from "./_shared.ts";
 
 const WORKER = new URL("./_pe_worker.ts", import.meta.url).href;
+const RAISER = new URL("./_raiser_worker.ts", import.meta.url).href;
 
 /** Waits for the next message of `worker`, or fails after `ms`. */
 function nextMessage(worker: Worker, ms = 10_000): Promise<unknown> {
@@ -206,5 +222,118 @@ Deno.test("Aarch64Machine on Workers: an SGI from a Worker wakes the main PE in 
     assert.equal(await stopped, "stopped");
   } finally {
     for (const worker of workers) worker.terminate();
+  }
+});
+
+/** Busy-waits for `ms` milliseconds: a section long enough for raises to pile up. */
+function spin(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) { /* wait */ }
+}
+
+/** The nonzero counts of `count`, by slot name. */
+function bySlot(count: (slot: number) => number): Record<string, number> {
+  const named: Record<string, number> = {};
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const n = count(slot);
+    if (n !== 0) named[nameOfSlot(slot)] = n;
+  }
+  return named;
+}
+
+function totalOf(count: (slot: number) => number): number {
+  let total = 0;
+  for (let slot = 0; slot < SLOTS; slot++) total += count(slot);
+  return total;
+}
+
+Deno.test("Aarch64Machine on Workers: each raise from a Worker that returned true is taken once, the rest were coalesced, and the summary ends clear", async () => {
+  const machine = new Aarch64Machine({ mpidrs: [0x0, 0x1] });
+  const gic = new Gic(openLayout(machine.handle, "read the summary"));
+  const shared = new Int32Array(new SharedArrayBuffer((CHECKED + 1) * 4));
+  const raised = (slot: number): number => Atomics.load(shared, slot);
+  const coalesced = (slot: number): number => Atomics.load(shared, SLOTS + slot);
+  const taken = new Array<number>(SLOTS).fill(0);
+  let takenCount = 0;
+  const wrong: string[] = [];
+  const vector = (token: ExceptionFree, event: Aarch64Interrupt): void => {
+    const source = event.kind === "irq" && event.intid < 16 ? 1 : undefined; // SGIs: from PE 1
+    if (token.core !== 0 || machine.readDaif() !== DAIF.ALL || event.source !== source) {
+      wrong.push(JSON.stringify(event));
+    }
+    taken[slotOfInterrupt(event)]! += 1;
+    takenCount++;
+  };
+  for (const kind of ["irq", "fiq", "serror"] as const) machine.setVector(kind, vector);
+  machine.writeDaif(0);
+  const worker = new Worker(RAISER, { type: "module" });
+  try {
+    const ready = nextMessage(worker);
+    worker.postMessage({ handle: machine.handle, pe: 1, shared: shared.buffer });
+    assert.equal(await ready, "ready");
+    Atomics.store(shared, GO, 1);
+    Atomics.notify(shared, GO);
+
+    // Take while the Worker raises, at every kind of delivery point (readIsr()
+    // and daifClr() settle the summary too). After each batch, at rest, one
+    // delivery point must leave nothing pending and the summary clear.
+    const deadline = performance.now() + 15_000;
+    let iterations = 0;
+    let takingIterations = 0;
+    let checked = 0;
+    while (checked < BATCHES && performance.now() < deadline) {
+      const batch = Atomics.load(shared, BATCH);
+      if (batch > checked) {
+        machine.wfi(0); // a delivery point after the batch's last raise returned
+        assert.deepEqual(machine.pending(0), [], `after batch ${batch}`);
+        assert.equal(gic.summary(0), 0, `after batch ${batch}`);
+        assert.equal(takenCount, totalOf(raised), `after batch ${batch}`);
+        checked = batch;
+        Atomics.store(shared, CHECKED, checked);
+        Atomics.notify(shared, CHECKED);
+      }
+      const before = takenCount;
+      switch (iterations++ % 4) {
+        case 0:
+          machine.wfi(2);
+          break;
+        case 1:
+          exceptionFree(machine, () => spin(0.02)); // taken at the restore
+          break;
+        case 2:
+          machine.daifSet(0b0111);
+          spin(0.02);
+          machine.readIsr();
+          machine.daifClr(0b0111);
+          machine.writeDaif(0);
+          break;
+        default:
+          machine.readIsr();
+      }
+      if (takenCount !== before) takingIterations++;
+    }
+    // The Worker's last message waits in the queue until this listens for it.
+    const finished = nextMessage(worker);
+    assert.equal(checked, BATCHES, "the Worker did not raise every batch in time");
+    assert.equal(await finished, "done");
+
+    assert.deepEqual(machine.pending(0), []);
+    assert.equal(gic.summary(0), 0);
+    assert.deepEqual(wrong, []);
+    const planned = new Array<number>(SLOTS).fill(0);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const raise of planOf(round)) planned[slotOfRaise(raise)]! += 1;
+    }
+    assert.equal(Object.keys(bySlot((slot) => planned[slot]!)).length, 126);
+    assert.deepEqual(
+      bySlot((slot) => raised(slot) + coalesced(slot)),
+      bySlot((slot) => planned[slot]!),
+    );
+    assert.deepEqual(bySlot((slot) => taken[slot]!), bySlot(raised));
+    assert.equal(totalOf(raised) + totalOf(coalesced), 4672);
+    assert.ok(totalOf(coalesced) > 0, "no raise was coalesced");
+    assert.ok(takingIterations > 1, `taken in ${takingIterations} delivery rounds only`);
+  } finally {
+    worker.terminate();
   }
 });
