@@ -61,6 +61,8 @@ export interface PeSetup {
   sentTo: Int32Array;
   control: Int32Array;
   lockTimeoutMs: number;
+  /** How long a PE waits at the start barrier for the others to boot. */
+  bootTimeoutMs: number;
   fault: DemoFault;
 }
 

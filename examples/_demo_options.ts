@@ -43,8 +43,9 @@ Options:
   --cpus N           CPU count, only with --soc qemu-virt (default 4, 1 to 64)
   --ops N            operations per PE (default 200000, 1 to 10000000)
   --ipi-rate N       SGIs PE 0 sends per 1000 of its operations (default 50, 0 to 1000)
-  --timeout SECONDS  give up, and fail, after this long (default 60); a PE
-                     waiting for the lock gives up after half of it
+  --timeout SECONDS  give up, and fail, if booting the PEs or running them
+                     takes longer (default 60); a PE waiting for the lock
+                     gives up after half of it
   --fault KIND       inject a fault to see the checks catch it: lost-update
                      (PE 1 skips one histogram update) or stuck-lock (PE 1
                      never releases the lock); default none

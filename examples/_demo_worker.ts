@@ -19,14 +19,23 @@ self.onmessage = (message: MessageEvent<PeSetup>) => {
   try {
     report = { pe, mpidr: runPe(message.data) };
   } catch (error) {
-    report = {
-      pe,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    };
+    report = { pe, error: explain(error) };
   }
   self.postMessage(report);
   self.close();
 };
+
+/**
+ * The error in one line, with what it wraps: a section whose callback and a
+ * handler both failed throws a SuppressedError holding both.
+ */
+function explain(error: unknown): string {
+  if (error instanceof SuppressedError) {
+    return `${explain(error.error)}, after ${explain(error.suppressed)}`;
+  }
+  if (error instanceof AggregateError) return error.errors.map(explain).join("; ");
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
 
 /** Runs the PE's workload; returns its MPIDR_EL1. */
 function runPe(setup: PeSetup): bigint {
@@ -66,7 +75,7 @@ function runPe(setup: PeSetup): bigint {
   // Start together: without this, PE 0 could be done before the last Worker boots.
   Atomics.add(control, CONTROL.READY, 1);
   Atomics.notify(control, CONTROL.READY);
-  const startBy = performance.now() + setup.lockTimeoutMs;
+  const startBy = performance.now() + setup.bootTimeoutMs;
   for (let ready; (ready = Atomics.load(control, CONTROL.READY)) < machine.coreCount;) {
     if (performance.now() > startBy) throw new Error(`only ${ready} PEs started in time`);
     Atomics.wait(control, CONTROL.READY, ready, 50);
