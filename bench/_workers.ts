@@ -174,6 +174,13 @@ export function median(values: number[]): number {
 }
 
 /** Parses `--rounds`, `--ms` and `--workers` the same way in every script. */
+/** The command-line options every multi-Worker bench takes, for `parseArgs`. */
+export const ROUND_OPTIONS = {
+  rounds: { type: "string", default: "5" },
+  ms: { type: "string", default: "150" },
+  workers: { type: "string", default: "1,2,4" },
+} as const;
+
 export function parseRoundOptions(
   values: { rounds: string; ms: string; workers: string },
 ): { rounds: number; ms: number; workerCounts: number[] } {

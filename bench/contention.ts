@@ -19,14 +19,18 @@
 import { parseArgs } from "node:util";
 import { SpinMutex } from "../mod.ts";
 import { type ContentionSetup, counterIndex, lockIndex } from "./_contention_layout.ts";
-import { parseRoundOptions, printResults, runRounds, WorkerPool } from "./_workers.ts";
+import {
+  parseRoundOptions,
+  printResults,
+  ROUND_OPTIONS,
+  runRounds,
+  WorkerPool,
+} from "./_workers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    rounds: { type: "string", default: "5" },
-    ms: { type: "string", default: "150" },
-    workers: { type: "string", default: "1,2,4" },
+    ...ROUND_OPTIONS,
     spins: { type: "string", default: "" },
     "fair-spins": { type: "string", default: "" },
   },

@@ -12,15 +12,18 @@ import { parseArgs } from "node:util";
 import { SharedPerCpu } from "../mod.ts";
 import { MockPlatform } from "../platform/mock.ts";
 import type { CountersSetup } from "./_per_cpu_counters_worker.ts";
-import { MAX_WORKERS, parseRoundOptions, printResults, runRounds, WorkerPool } from "./_workers.ts";
+import {
+  MAX_WORKERS,
+  parseRoundOptions,
+  printResults,
+  ROUND_OPTIONS,
+  runRounds,
+  WorkerPool,
+} from "./_workers.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: {
-    rounds: { type: "string", default: "5" },
-    ms: { type: "string", default: "150" },
-    workers: { type: "string", default: "1,2,4" },
-  },
+  options: ROUND_OPTIONS,
 });
 const { rounds, ms, workerCounts } = parseRoundOptions(values);
 
